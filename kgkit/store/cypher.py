@@ -1,0 +1,139 @@
+"""Every Cypher statement kgkit's stores run, in one place.
+
+All values travel as parameters. The only text ever put into a statement is a label or relationship
+type that has passed :func:`kgkit.ontology.validate_identifier` (see :func:`upsert_entities` and
+:func:`upsert_facts`). The statements are written in the subset of Cypher that both FalkorDB and
+Neo4j 5 run; dialect-specific schema statements live in each store module.
+
+Note: FalkorDB 4.x crashes on ``MERGE ... ON MATCH SET r.x = CASE ... r.x ...`` for relationships,
+so confidence is kept with a plain ``SET`` after the ``MERGE``.
+"""
+
+from __future__ import annotations
+
+from kgkit.ontology import validate_identifier
+
+CLEAR = "MATCH (n) DETACH DELETE n"
+
+UPSERT_DOCUMENTS = """
+UNWIND $rows AS row
+MERGE (d:Document {id: row.id})
+SET d.path = row.path, d.content_hash = row.content_hash, d.title = row.title, d.media_type = row.media_type
+"""
+
+
+def upsert_entities(label: str) -> str:
+    label = validate_identifier(label, "entity type")
+    return f"""
+UNWIND $rows AS row
+MERGE (n:Entity:{label} {{id: row.id}})
+ON CREATE SET n.name = row.name, n.type = row.type, n.norm = row.norm, n.aliases = row.aliases
+SET n.aliases = CASE WHEN n.aliases IS NULL THEN row.aliases
+                     ELSE n.aliases + [a IN row.aliases WHERE NOT a IN n.aliases] END
+"""
+
+
+def upsert_facts(rel_type: str) -> str:
+    rel_type = validate_identifier(rel_type, "relationship type")
+    return f"""
+UNWIND $rows AS row
+MATCH (s:Entity {{id: row.s}})
+MATCH (o:Entity {{id: row.o}})
+MERGE (s)-[r:{rel_type} {{id: row.id}}]->(o)
+SET r.predicate = row.p,
+    r.confidence = CASE WHEN r.confidence IS NULL OR row.c > r.confidence THEN row.c ELSE r.confidence END
+"""
+
+
+UPSERT_EVIDENCE = """
+UNWIND $rows AS row
+MERGE (e:Evidence {id: row.id})
+SET e += row
+"""
+
+EVIDENCE_TARGETS_OF_DOCUMENT = """
+MATCH (e:Evidence {document_id: $doc})
+RETURN e.kind AS kind, e.target AS target, e.subject AS subject, e.object AS object
+"""
+
+DELETE_EVIDENCE_OF_DOCUMENT = """
+MATCH (e:Evidence {document_id: $doc})
+DELETE e
+RETURN count(*) AS n
+"""
+
+DELETE_DOCUMENT = "MATCH (d:Document {id: $doc}) DELETE d"
+
+EVIDENCE_COUNTS = """
+UNWIND $ids AS id
+OPTIONAL MATCH (e:Evidence {target: id})
+RETURN id, count(e) AS n
+"""
+
+DELETE_FACTS = """
+MATCH (:Entity)-[r]->(:Entity)
+WHERE r.id IN $ids
+DELETE r
+RETURN count(*) AS n
+"""
+
+DELETE_ENTITIES = """
+UNWIND $ids AS id
+MATCH (x:Entity {id: id})
+DETACH DELETE x
+RETURN count(*) AS n
+"""
+
+DELETE_ORPHAN_ENTITIES = """
+UNWIND $ids AS id
+MATCH (x:Entity {id: id})
+OPTIONAL MATCH (x)-[r]-()
+WITH x, count(r) AS deg
+OPTIONAL MATCH (m:Evidence {target: x.id})
+WITH x, deg, count(m) AS ev
+WHERE deg = 0 AND ev = 0
+DELETE x
+RETURN count(*) AS n
+"""
+
+SET_ENTITY_PROPERTIES = """
+UNWIND $rows AS row
+MATCH (x:Entity {id: row.id})
+SET x += row.props
+RETURN count(*) AS n
+"""
+
+SET_FACT_PROPERTIES = """
+UNWIND $rows AS row
+MATCH (:Entity)-[r]->(:Entity)
+WHERE r.id = row.id
+SET r += row.props
+RETURN count(*) AS n
+"""
+
+ENTITY_TYPE_COUNTS = "MATCH (n:Entity) RETURN n.type AS t, count(*) AS c"
+REL_TYPE_COUNTS = "MATCH (:Entity)-[r]->(:Entity) RETURN type(r) AS t, count(*) AS c"
+COUNT_LABEL = {
+    "Document": "MATCH (n:Document) RETURN count(n) AS c",
+    "Evidence": "MATCH (n:Evidence) RETURN count(n) AS c",
+}
+
+ALL_ENTITIES = """
+MATCH (n:Entity)
+RETURN n.id AS id, n.name AS name, n.type AS type, n.aliases AS aliases, properties(n) AS props
+"""
+
+ALL_FACTS = """
+MATCH (s:Entity)-[r]->(o:Entity)
+RETURN r.id AS id, s.id AS s, r.predicate AS p, type(r) AS rel, o.id AS o, r.confidence AS c,
+       properties(r) AS props
+"""
+
+EVIDENCE_BY_TARGET = "MATCH (e:Evidence {target: $t}) RETURN properties(e) AS e"
+EVIDENCE_BY_DOCUMENT = "MATCH (e:Evidence {document_id: $doc}) RETURN properties(e) AS e"
+ALL_EVIDENCE = "MATCH (e:Evidence) RETURN properties(e) AS e"
+DOCUMENT_IDS = "MATCH (d:Document) RETURN d.id AS id"
+
+# Indexed properties, per label; each store turns these into its own index/constraint syntax.
+UNIQUE_KEYS = {"Entity": "id", "Document": "id", "Evidence": "id"}
+INDEXED = {"Entity": ("norm", "name"), "Evidence": ("target", "document_id")}
