@@ -1,0 +1,30 @@
+# Shared settings of the project-local Neo4j server; sourced by build.sh, start.sh and stop.sh.
+# Every value can be overridden from the environment.
+#   NEO4J_PORT       Bolt port on 127.0.0.1                      (default 7687)
+#   NEO4J_DIR        folder holding data, logs, conf and pid     (default <repo>/.neo4j/server)
+#   NEO4J_LIB        folder of the server jars built by Maven    (default <repo>/.neo4j/lib)
+#   NEO4J_HEAP       JVM heap (-Xms/-Xmx)                         (default 1g)
+#   NEO4J_PAGECACHE  page cache size                              (default 512m)
+#   NEO4J_START_TIMEOUT  seconds to wait for Bolt                 (default 120)
+#   JAVA             java binary (Java 17)                        (default: java on PATH)
+KGKIT_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NEO4J_PORT="${NEO4J_PORT:-7687}"
+NEO4J_DIR="${NEO4J_DIR:-$KGKIT_REPO/.neo4j/server}"
+NEO4J_LIB="${NEO4J_LIB:-$KGKIT_REPO/.neo4j/lib}"
+NEO4J_HEAP="${NEO4J_HEAP:-1g}"
+NEO4J_PAGECACHE="${NEO4J_PAGECACHE:-512m}"
+NEO4J_START_TIMEOUT="${NEO4J_START_TIMEOUT:-120}"
+JAVA="${JAVA:-java}"
+NEO4J_PID_FILE="$NEO4J_DIR/run/neo4j.pid"
+NEO4J_LOG="$NEO4J_DIR/logs/console.log"
+
+neo4j_pid() {  # prints the pid of our running server, or nothing
+  local pid
+  [ -f "$NEO4J_PID_FILE" ] || return 1
+  pid="$(cat "$NEO4J_PID_FILE" 2>/dev/null)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+bolt_open() {  # true when something accepts TCP connections on the Bolt port
+  (exec 3<>"/dev/tcp/127.0.0.1/$NEO4J_PORT") 2>/dev/null
+}
