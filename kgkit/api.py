@@ -1,0 +1,171 @@
+"""The Python API, mirroring the CLI.
+
+    >>> from kgkit import KnowledgeGraph                      # doctest: +SKIP
+    >>> with KnowledgeGraph.open() as kg:                     # embedded store under .kgkit/
+    ...     kg.ingest("data/sample")
+    ...     df = kg.query_df("MATCH (p:Person)-[:BORN_IN]->(c) RETURN p.name AS person, c.name AS city")
+    ...     g = kg.to_networkx()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from kgkit.config import PipelineConfig, load_pipeline
+from kgkit.errors import ConfigError
+from kgkit.extract import make_extractor
+from kgkit.extract.base import Extractor
+from kgkit.ingest.chunking import SentenceChunker
+from kgkit.ingest.ledger import Ledger
+from kgkit.ontology import Ontology, load_ontology
+from kgkit.pipeline import IngestReport, RetryReport, ingest_folder, retry_failed
+from kgkit.store import GraphStore, store_class
+from kgkit.types import GraphStats, stable_hash
+
+__all__ = ["KnowledgeGraph"]
+
+DEFAULT_WORKDIR = Path(".kgkit")
+
+
+class KnowledgeGraph:
+    """A graph store plus the pipeline that fills it and the ledger that remembers what was done.
+
+    Args:
+        pipeline: a :class:`PipelineConfig`, a pipeline file, or ``None`` for ``pipelines/default.yaml``.
+        store: override the pipeline's store by name (``falkordb`` or ``neo4j``).
+        workdir: where the ledger (and the embedded store's data, by default) live.
+        store_kwargs: override store keyword arguments (e.g. ``data_dir``, ``uri``).
+    """
+
+    def __init__(
+        self,
+        pipeline: PipelineConfig | str | Path | None = None,
+        *,
+        store: str | None = None,
+        workdir: str | Path = DEFAULT_WORKDIR,
+        extractor_overrides: Mapping[str, Any] | None = None,
+        **store_kwargs: Any,
+    ) -> None:
+        cfg = pipeline if isinstance(pipeline, PipelineConfig) else load_pipeline(pipeline)
+        if store is not None or store_kwargs:
+            cfg = cfg.with_store(store or str(cfg.store["name"]), **store_kwargs)
+        self.config = cfg
+        self.workdir = Path(workdir)
+        if cfg.store["name"] in ("falkordb", "embedded") and "data_dir" not in store_kwargs and workdir != DEFAULT_WORKDIR:
+            cfg = cfg.with_store(str(cfg.store["name"]), data_dir=str(self.workdir / "falkordb"))
+            self.config = cfg
+        self.extractor_overrides = dict(extractor_overrides or {})
+        self._store: GraphStore | None = None
+        self._ontology: Ontology | None = None
+        self._extractor: Extractor | None = None
+        self._ledger: Ledger | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, pipeline: PipelineConfig | str | Path | None = None, **kwargs: Any) -> "KnowledgeGraph":
+        kg = cls(pipeline, **kwargs)
+        kg.store  # noqa: B018 - connects / starts the embedded server
+        return kg
+
+    def __enter__(self) -> "KnowledgeGraph":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    @property
+    def store(self) -> GraphStore:
+        if self._store is None:
+            try:
+                store = store_class(str(self.config.store["name"]))(**self.config.store_kwargs())
+            except TypeError as err:
+                raise ConfigError(f"{self.config.source}: bad store options: {err}") from err
+            store.open()
+            self._store = store
+        return self._store
+
+    @property
+    def ontology(self) -> Ontology:
+        if self._ontology is None:
+            self._ontology = load_ontology(self.config.ontology)
+        return self._ontology
+
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            kwargs = {**self.config.extractor_kwargs(), **self.extractor_overrides}
+            try:
+                self._extractor = make_extractor(str(self.config.extractor["name"]), ontology=self.ontology, **kwargs)
+            except TypeError as err:
+                raise ConfigError(f"{self.config.source}: bad extractor options: {err}") from err
+        return self._extractor
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            identity = stable_hash(repr(sorted((k, str(v)) for k, v in self.config.store.items()
+                                               if k not in {"password", "batch_size"})))
+            self._ledger = Ledger(self.workdir / "ledger" / f"{self.config.store['name']}-{identity}.sqlite")
+        return self._ledger
+
+    # -- pipeline -------------------------------------------------------------------------------
+    def ingest(self, folder: str | Path, *, dry_run: bool = False, progress: bool = False, fuse: bool | None = None) -> IngestReport:
+        """Ingest a folder (see :func:`kgkit.pipeline.ingest_folder`), then fuse if the pipeline says so."""
+        ing = dict(self.config.ingest)
+        try:
+            chunker = SentenceChunker(**self.config.chunking)
+        except TypeError as err:
+            raise ConfigError(f"{self.config.source}: bad chunking options: {err}") from err
+        report = ingest_folder(
+            folder, store=self.store, extractor=self.extractor, ontology=self.ontology, ledger=self.ledger,
+            chunker=chunker, dry_run=dry_run, progress=progress, **ing,
+        )
+        do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
+        if do_fuse and not dry_run and report.stopped is None:
+            self.fuse()
+        return report
+
+    def fuse(self, **overrides: Any) -> Any:
+        """Run the fusion stage with the pipeline's ``fusion`` parameters."""
+        from kgkit.fuse import fuse_graph
+
+        params = {k: v for k, v in self.config.fusion.items() if k != "enabled"}
+        params.update(overrides)
+        return fuse_graph(self.store, self.ontology, **params)
+
+    def retry_failed(self, *, limit: int | None = None) -> RetryReport:
+        return retry_failed(store=self.store, extractor=self.extractor, ledger=self.ledger, limit=limit)
+
+    # -- reading --------------------------------------------------------------------------------
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
+        return self.store.query(cypher, params, write=write)
+
+    def query_df(self, cypher: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run a read-only query and return a :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.query(cypher, params))
+
+    def stats(self) -> GraphStats:
+        return self.store.stats()
+
+    def to_networkx(self) -> Any:
+        """The graph as a :class:`networkx.MultiDiGraph` (nodes: entity ids; edge keys: fact ids)."""
+        from kgkit.export import to_networkx
+
+        return to_networkx(self.store)
+
+    def export(self, path: str | Path, fmt: str = "ttl") -> int:
+        """Write the graph to ``path`` as ttl, nt, jsonld or csv; returns the number of facts written."""
+        from kgkit.export import export_graph
+
+        return export_graph(self.store, path, fmt)
