@@ -1,0 +1,283 @@
+"""The LLM extractor: ontology-guided, structured-output extraction over an OpenAI-compatible endpoint.
+
+Per chunk: ask (with a JSON schema generated from the ontology) -> parse -> repair -> one bounded
+re-ask. A chunk that still fails comes back as ``ChunkExtraction(chunk, error=reason)`` so the ingest
+run quarantines it (``kgkit retry-failed`` re-runs it); its unusable answers are dropped from the cache
+so the retry really asks again. Optional gleaning passes ask for facts the first answer missed.
+
+Every answer is cached on disk (see :mod:`kgkit.llm.cache`), so re-running an ingest costs no calls,
+and a run stopped by the budget continues later without redoing finished chunks.
+
+Example::
+
+    ex = LLMExtractor(ontology="default", model="gpt-4o-mini", cache_dir=".kgkit/llm-cache")
+    ex.estimate(chunks)          # {'calls': ..., 'tokens': ..., 'cost': ...} before spending anything
+    results = ex.extract(chunks)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+from kgkit.errors import BudgetExceededError, ConfigError, LLMError
+from kgkit.extract.base import ChunkExtraction
+from kgkit.extract.json_repair import OutputParseError, loads_lenient
+from kgkit.extract.llm_facts import FactPolicy, convert_facts, facts_from_answer
+from kgkit.extract.llm_prompts import (
+    PROMPT_VERSION,
+    StructuredOutput,
+    extraction_messages,
+    gleaning_messages,
+    reask_messages,
+    response_format,
+)
+from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError
+from kgkit.ontology import Ontology, load_ontology
+from kgkit.types import Chunk
+
+__all__ = ["LLMExtractor"]
+
+log = logging.getLogger(__name__)
+OnError = Literal["collect", "skip", "raise"]
+_FALLBACK: dict[str, StructuredOutput] = {"json_schema": "json_object", "json_object": "none"}
+
+
+class _ChunkFailed(Exception):
+    """Internal: this chunk's answer is unusable even after repair and a re-ask."""
+
+
+class LLMExtractor:
+    """Extracts ontology-typed triples with a chat model.
+
+    Args:
+        ontology: an :class:`Ontology`, a schema name or a YAML path (default: ``default``).
+        client: an :class:`LLMClient`; when omitted one is built from ``client_kwargs`` and the
+            ``base_url``/``api_key``/``model``/``cache_dir``/``budget_tokens`` shortcuts (env vars fill gaps).
+        on_error: for a chunk that fails: ``"collect"`` (report it in ``ChunkExtraction.error``, the run
+            quarantines it), ``"skip"`` (log and return it empty) or ``"raise"``.
+            :class:`BudgetExceededError` always propagates.
+        gleaning: extra passes asking for missed facts (0 = none).
+        off_ontology: ``"drop"`` or ``"flag"`` facts outside the ontology (flagging also opens the schema).
+        unspanned: ``"keep"`` (span None, lower confidence) or ``"drop"`` facts whose evidence is not found.
+        structured_output: ``"json_schema"`` (strict schema), ``"json_object"`` (JSON mode) or ``"none"``;
+            falls back automatically when the endpoint rejects it.
+        max_tokens: completion limit per call (also what the budget reserves per call).
+        reask: allow one re-ask when an answer cannot be parsed or repaired.
+        policy: scoring/filtering details (:class:`FactPolicy`); ``off_ontology``/``unspanned`` override it.
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        ontology: Ontology | str | os.PathLike[str] | None = None,
+        client: LLMClient | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        budget_tokens: int | None = None,
+        client_kwargs: Mapping[str, Any] | None = None,
+        on_error: OnError = "collect",
+        gleaning: int = 0,
+        off_ontology: Literal["drop", "flag"] = "drop",
+        unspanned: Literal["keep", "drop"] = "keep",
+        structured_output: StructuredOutput = "json_schema",
+        temperature: float = 0.0,
+        max_tokens: int = 2048,
+        reask: bool = True,
+        policy: FactPolicy | None = None,
+        source: str | None = None,
+    ) -> None:
+        if on_error not in ("collect", "skip", "raise"):
+            raise ConfigError(f"on_error must be 'collect', 'skip' or 'raise', got {on_error!r}")
+        if off_ontology not in ("drop", "flag") or unspanned not in ("keep", "drop"):
+            raise ConfigError("off_ontology must be 'drop' or 'flag'; unspanned must be 'keep' or 'drop'")
+        if structured_output not in ("json_schema", "json_object", "none"):
+            raise ConfigError(f"structured_output must be json_schema, json_object or none, got {structured_output!r}")
+        if gleaning < 0:
+            raise ConfigError(f"gleaning must be >= 0, got {gleaning}")
+        if client is None:
+            kw = dict(client_kwargs or {})
+            if cache_dir is not None:
+                kw["cache_dir"] = cache_dir
+            if budget_tokens is not None:
+                kw["budget_tokens"] = budget_tokens
+            client = LLMClient(base_url, api_key, model, **kw)
+        elif base_url or api_key or model or client_kwargs:
+            raise ConfigError("pass either client=... or the client settings (base_url, model, ...), not both")
+        self.client = client
+        self._ontology_ref = ontology
+        self._ontology: Ontology | None = ontology if isinstance(ontology, Ontology) else None
+        self.on_error = on_error
+        self.gleaning = gleaning
+        base = policy or FactPolicy()
+        self.policy = FactPolicy(off_ontology, unspanned, base.base_confidence, base.flagged_confidence,
+                                 base.unspanned_confidence, base.fuzzy_threshold)
+        self.structured_output: StructuredOutput = structured_output
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.reask = reask
+        self.source = source
+        self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}"
+
+    # -- protocol ----------------------------------------------------------------------------------
+    @property
+    def ontology(self) -> Ontology:
+        if self._ontology is None:
+            ref = self._ontology_ref
+            self._ontology = load_ontology(Path(ref) if ref is not None and not isinstance(ref, str) else ref)
+        return self._ontology
+
+    @property
+    def closed(self) -> bool:
+        """Whether the schema restricts names to the ontology (it does unless off-ontology facts are flagged)."""
+        return self.policy.off_ontology == "drop"
+
+    def warm_up(self) -> None:
+        """Load the ontology and check the client's configuration (no request is sent)."""
+        _ = self.ontology
+        self.client._require_model()
+
+    def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
+        """Extract every chunk concurrently (bounded by the client's ``max_concurrency``).
+
+        Raises:
+            BudgetExceededError: a call would cross the budget; chunks finished so far are cached.
+            LLMError: only with ``on_error="raise"``.
+        """
+        if not chunks:
+            return []
+        self.warm_up()
+        return self.client.run(self.aextract(chunks))
+
+    async def aextract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
+        results = await asyncio.gather(*(self._extract_chunk(c) for c in chunks), return_exceptions=True)
+        out: list[ChunkExtraction] = []
+        budget_error: BudgetExceededError | None = None
+        for chunk, r in zip(chunks, results):
+            if isinstance(r, BudgetExceededError):
+                budget_error = budget_error or r
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                out.append(r)
+        if budget_error is not None:
+            # Let every other chunk finish first (their answers are cached), then stop the run.
+            raise budget_error
+        return out
+
+    def estimate(self, chunks: Sequence[Chunk]) -> dict[str, Any]:
+        """Upper bounds of what extracting ``chunks`` would cost, without calling the endpoint.
+
+        Cached chunks count as free. ``completion_tokens`` assumes every call uses ``max_tokens``;
+        ``calls`` counts one call per uncached chunk plus the gleaning passes.
+        """
+        calls = prompt = completion = cached = 0
+        rf = self._response_format(self.structured_output)
+        for c in chunks:
+            messages = extraction_messages(self.ontology, c.text, closed=self.closed)
+            key = self.client.key_for(messages, response_format=rf, temperature=self.temperature,
+                                      max_tokens=self.max_tokens, prompt_version=PROMPT_VERSION)
+            if self.client.is_cached(key):
+                cached += 1
+                continue
+            worst = self.client.estimate(messages, response_format=rf, max_tokens=self.max_tokens)
+            passes = 1 + self.gleaning
+            calls += passes
+            # Gleaning passes resend the prompt plus the previous answer.
+            prompt += passes * worst.prompt_tokens + self.gleaning * worst.completion_tokens
+            completion += passes * worst.completion_tokens
+        cost = self.client.prices.cost(prompt, completion)
+        return {
+            "chunks": len(chunks), "cached_chunks": cached, "calls": calls, "prompt_tokens": prompt,
+            "completion_tokens": completion, "tokens": prompt + completion, "cost": cost,
+        }
+
+    # -- one chunk ---------------------------------------------------------------------------------
+    def _response_format(self, mode: StructuredOutput) -> dict[str, Any] | None:
+        return response_format(self.ontology, mode, closed=self.closed)
+
+    async def _ask(self, messages: list[dict[str, str]], stage: str) -> Completion:
+        while True:
+            mode = self.structured_output
+            try:
+                return await self.client.acomplete(
+                    messages, response_format=self._response_format(mode), temperature=self.temperature,
+                    max_tokens=self.max_tokens, prompt_version=PROMPT_VERSION, stage=stage,
+                )
+            except ResponseFormatUnsupportedError:
+                if mode not in _FALLBACK:
+                    raise
+                log.warning("endpoint rejected response_format %s; falling back to %s", mode, _FALLBACK[mode])
+                self.structured_output = _FALLBACK[mode]
+
+    async def _ask_for_facts(self, messages: list[dict[str, str]], stage: str, keys: list[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Ask, parse, repair, re-ask once. Raises _ChunkFailed with the reason."""
+        counts: dict[str, int] = {}
+        answer = await self._ask(messages, stage)
+        keys.append(answer.key)
+        try:
+            return self._parse(answer), counts
+        except OutputParseError as err:
+            if not self.reask:
+                raise _ChunkFailed(f"unusable model output ({err}); re-ask disabled") from err
+            counts["reasked"] = 1
+            second = await self._ask(reask_messages(messages, answer.text, str(err)), "reask")
+            keys.append(second.key)
+            try:
+                return self._parse(second), counts
+            except OutputParseError as err2:
+                raise _ChunkFailed(f"unusable model output after repair and one re-ask: {err2}") from err2
+
+    def _parse(self, answer: Completion) -> list[dict[str, Any]]:
+        value, repaired = loads_lenient(answer.text)
+        facts = facts_from_answer(value)
+        if facts is None:
+            raise OutputParseError(f"answer is JSON but not {{\"facts\": [...]}}: {answer.text[:80]!r}")
+        if repaired and answer.text.strip() and not any(f.get("subject") and f.get("object") for f in facts):
+            # A repaired answer that yields nothing usable was cut off too early: treat as a failure.
+            raise OutputParseError("answer was truncated before the first complete fact")
+        return facts
+
+    async def _extract_chunk(self, chunk: Chunk) -> ChunkExtraction:
+        keys: list[str] = []
+        base = extraction_messages(self.ontology, chunk.text, closed=self.closed)
+        try:
+            facts, counts = await self._ask_for_facts(base, "extract", keys)
+            for _ in range(self.gleaning):
+                more, _c = await self._ask_for_facts(gleaning_messages(base, facts), "glean", keys)
+                known = {(f.get("subject"), f.get("predicate"), f.get("object")) for f in facts}
+                new = [f for f in more if (f.get("subject"), f.get("predicate"), f.get("object")) not in known]
+                counts["gleaned"] = counts.get("gleaned", 0) + len(new)
+                if not new:
+                    break
+                facts = facts + new
+        except BudgetExceededError:
+            raise
+        except (_ChunkFailed, LLMError) as err:
+            return self._failed(chunk, err, keys)
+        result = convert_facts(facts, chunk, self.ontology, self.policy, extractor=self.name,
+                               version=self.version, source=self.source)
+        stats = {k: float(v) for k, v in {**counts, **result.counts}.items()}
+        stats["facts_raw"] = float(len(facts))
+        return ChunkExtraction(chunk, tuple(result.triples), tuple(result.mentions), None, stats)
+
+    def _failed(self, chunk: Chunk, err: Exception, keys: list[str]) -> ChunkExtraction:
+        # Unusable answers must not be served from the cache on retry-failed.
+        for k in keys:
+            self.client.forget(k)
+        reason = str(err) if isinstance(err, _ChunkFailed) else f"LLM call failed: {err}"
+        if self.on_error == "raise":
+            if isinstance(err, LLMError):
+                raise err
+            raise LLMError(f"chunk {chunk.id}: {reason}") from err
+        if self.on_error == "skip":
+            log.warning("skipping chunk %s: %s", chunk.id, reason)
+            return ChunkExtraction(chunk, stats={"skipped": 1.0})
+        return ChunkExtraction(chunk, error=reason, stats={"failed": 1.0})
