@@ -1,0 +1,232 @@
+"""Neo4j store: the shared Cypher of :mod:`kgkit.store.cypher` over the official ``neo4j`` driver.
+
+Connect to any Neo4j 5 (Docker, Desktop, Aura, a cluster) with ``uri``/``user``/``password``/
+``database`` or the environment variables ``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD`` and
+``NEO4J_DATABASE``. Without them kgkit talks to the project-local server that
+``scripts/neo4j/start.sh`` starts on ``bolt://127.0.0.1:$NEO4J_PORT`` (default 7687).
+
+Every statement runs in a managed transaction (``execute_write`` / ``execute_read``), so the
+driver retries transient failures (deadlocks, leader switches, lost connections) for up to
+``max_transaction_retry_time`` seconds; since every write is an idempotent ``MERGE`` a retried
+batch cannot duplicate anything. ``query(write=False)`` runs in a read transaction, which the
+server itself refuses to let write.
+
+Only Neo4j's own dialect lives here: the constraint/index statements and batched deletion.
+
+Example:
+    >>> from kgkit.store.neo4j import Neo4jStore
+    >>> with Neo4jStore.from_env() as store:  # doctest: +SKIP
+    ...     store.query("MATCH (n:Entity) RETURN count(n) AS c")
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from kgkit.errors import DependencyMissingError, ReadOnlyQueryError, StoreError, StoreUnavailableError
+from kgkit.store import cypher as Q
+from kgkit.store.base import DEFAULT_BATCH_SIZE, CypherGraphStore
+
+__all__ = ["Neo4jStore", "default_uri", "START_HINT"]
+
+START_HINT = (
+    "start the project's server with scripts/neo4j/start.sh, or point kgkit at yours with "
+    "NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE"
+)
+
+# Schema statements are Neo4j 5 syntax (FalkorDB has its own in kgkit.store.embedded). Names are
+# fixed so that IF NOT EXISTS makes them idempotent.
+_CONSTRAINT = "CREATE CONSTRAINT kgkit_{name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
+_INDEX = "CREATE INDEX kgkit_{name} IF NOT EXISTS FOR (n:{label}) ON (n.{key})"
+
+# Deleting everything in one transaction needs heap proportional to the graph; batches do not.
+_CLEAR_IN_BATCHES = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+def default_uri() -> str:
+    """``NEO4J_URI``, else the project-local server on ``127.0.0.1:${NEO4J_PORT:-7687}``."""
+    return os.environ.get("NEO4J_URI") or f"bolt://127.0.0.1:{os.environ.get('NEO4J_PORT', '7687')}"
+
+
+class Neo4jStore(CypherGraphStore):
+    """Graph store on a Neo4j 5 server.
+
+    Args:
+        uri: Bolt/Neo4j URI (``bolt://``, ``neo4j://``, ``neo4j+s://`` for Aura); default
+            ``NEO4J_URI`` or the local server of ``scripts/neo4j/start.sh``.
+        user: user name; default ``NEO4J_USER`` or ``neo4j``.
+        password: password; default ``NEO4J_PASSWORD``. Without one, no credentials are sent
+            (right for the local test server, which runs with auth disabled).
+        database: database name; default ``NEO4J_DATABASE`` or the server's default database.
+        batch_size: rows per ``UNWIND`` batch (one transaction each).
+        max_transaction_retry_time: seconds the driver keeps retrying a failed transaction.
+        connection_timeout: seconds to wait for a connection.
+        create_schema: create constraints and indexes in :meth:`open` (needs schema rights).
+    """
+
+    name = "neo4j"
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_transaction_retry_time: float = 30.0,
+        connection_timeout: float = 10.0,
+        create_schema: bool = True,
+    ) -> None:
+        super().__init__(batch_size=batch_size)
+        self.uri = uri or default_uri()
+        self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
+        self.password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+        self.database = database or os.environ.get("NEO4J_DATABASE") or None
+        self.max_transaction_retry_time = max_transaction_retry_time
+        self.connection_timeout = connection_timeout
+        self.create_schema = create_schema
+        self._driver: Any = None
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> "Neo4jStore":
+        """A store configured from ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``/``NEO4J_DATABASE``."""
+        return cls(**kwargs)
+
+    def __repr__(self) -> str:  # never shows the password
+        return f"Neo4jStore(uri={self.uri!r}, user={self.user!r}, database={self.database!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect, check the server answers, and create constraints and indexes."""
+        if self._driver is not None:
+            return
+        neo4j = _neo4j()
+        auth = (self.user, self.password) if self.password else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                self.uri, auth=auth, max_transaction_retry_time=self.max_transaction_retry_time,
+                connection_timeout=self.connection_timeout,
+            )
+            self._driver.verify_connectivity()
+        except neo4j.exceptions.AuthError as err:
+            self.close()
+            raise StoreUnavailableError(
+                f"Neo4j at {self.uri} refused the credentials of user {self.user!r}; "
+                f"set NEO4J_USER / NEO4J_PASSWORD (or pass user=, password=)"
+            ) from err
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError) as err:
+            self.close()
+            raise StoreUnavailableError(f"cannot reach Neo4j at {self.uri} ({err}); {START_HINT}") from err
+        except (neo4j.exceptions.ConfigurationError, ValueError) as err:
+            self.close()
+            raise StoreUnavailableError(f"invalid Neo4j URI {self.uri!r} ({err}); use e.g. bolt://host:7687") from err
+        if self.create_schema:
+            try:
+                self.ensure_schema()
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+        self._driver = None
+
+    def _schema_statements(self) -> list[str]:
+        stmts = [
+            _CONSTRAINT.format(name=f"{label.lower()}_{key}", label=label, key=key)
+            for label, key in Q.UNIQUE_KEYS.items()
+        ]
+        stmts += [
+            _INDEX.format(name=f"{label.lower()}_{key}", label=label, key=key)
+            for label, keys in Q.INDEXED.items() for key in keys
+        ]
+        return stmts
+
+    def ensure_schema(self) -> None:
+        """Create the uniqueness constraints and indexes (idempotent) and wait until they are online."""
+        super().ensure_schema()
+        self._run("CALL db.awaitIndexes(300)", write=False)
+
+    def clear(self) -> None:
+        """Delete every node and relationship, in batches so that big graphs fit in the heap."""
+        self._run_autocommit(_CLEAR_IN_BATCHES)
+
+    # -- execution ------------------------------------------------------------------------------
+    def _session(self, **kwargs: Any) -> Any:
+        if self._driver is None:
+            raise StoreError("the store is not open; use it as a context manager or call open() first")
+        return self._driver.session(database=self.database, **kwargs)
+
+    def _run(self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = True) -> list[dict[str, Any]]:
+        params = dict(params or {})
+
+        def work(tx: Any) -> list[dict[str, Any]]:
+            result = tx.run(cypher, params)
+            return [{k: _to_python(v) for k, v in record.items()} for record in result]
+
+        with self._session() as session, _translate_errors(self.uri, write=write):
+            return session.execute_write(work) if write else session.execute_read(work)
+
+    def _run_autocommit(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Statements that manage their own transactions (``CALL {...} IN TRANSACTIONS``)."""
+        with self._session() as session, _translate_errors(self.uri, write=True):
+            result = session.run(cypher, dict(params or {}))
+            return [{k: _to_python(v) for k, v in record.items()} for record in result]
+
+
+class _translate_errors:
+    """Turn driver exceptions into kgkit's :class:`StoreError` tree, with the fix in the message."""
+
+    def __init__(self, uri: str, *, write: bool) -> None:
+        self.uri = uri
+        self.write = write
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None:
+            return False
+        neo4j = _neo4j()
+        if isinstance(exc, neo4j.exceptions.Neo4jError):
+            code = exc.code or ""
+            if not self.write and code == "Neo.ClientError.Statement.AccessMode":
+                raise ReadOnlyQueryError(
+                    f"this query writes to the graph; rerun with --write (write=True) if you mean it: {exc.message}"
+                ) from exc
+            if isinstance(exc, neo4j.exceptions.AuthError):
+                raise StoreUnavailableError(f"Neo4j refused the credentials; set NEO4J_USER / NEO4J_PASSWORD: {exc.message}") from exc
+            raise StoreError(f"Neo4j rejected the query ({code}): {exc.message}") from exc
+        if isinstance(exc, (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)):
+            raise StoreUnavailableError(f"lost the connection to Neo4j at {self.uri} ({exc}); {START_HINT}") from exc
+        if isinstance(exc, neo4j.exceptions.DriverError):
+            raise StoreError(f"the Neo4j driver failed: {exc}") from exc
+        return False
+
+
+def _neo4j() -> Any:
+    try:
+        import neo4j
+    except ImportError as err:  # pragma: no cover - declared dependency
+        raise DependencyMissingError("neo4j", "the Neo4j store") from err
+    return neo4j
+
+
+def _to_python(v: Any) -> Any:
+    """Driver values -> plain Python, shaped like the FalkorDB store's (nodes and edges become dicts)."""
+    from neo4j.graph import Node, Path, Relationship
+
+    if isinstance(v, Node):
+        return {"_labels": sorted(v.labels), **dict(v.items())}
+    if isinstance(v, Relationship):
+        return {"_type": v.type, **dict(v.items())}
+    if isinstance(v, Path):
+        return {"nodes": [_to_python(n) for n in v.nodes], "edges": [_to_python(r) for r in v.relationships]}
+    if isinstance(v, list):
+        return [_to_python(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _to_python(x) for k, x in v.items()}
+    return v
