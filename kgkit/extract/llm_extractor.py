@@ -35,7 +35,7 @@ from kgkit.extract.llm_prompts import (
     reask_messages,
     response_format,
 )
-from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError
+from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError, default_cache_dir
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk
 
@@ -57,6 +57,7 @@ class LLMExtractor:
         ontology: an :class:`Ontology`, a schema name or a YAML path (default: ``default``).
         client: an :class:`LLMClient`; when omitted one is built from ``client_kwargs`` and the
             ``base_url``/``api_key``/``model``/``cache_dir``/``budget_tokens`` shortcuts (env vars fill gaps).
+        cache_dir: answer cache; ``"auto"`` = ``$KGKIT_LLM_CACHE`` or ``~/.cache/kgkit/llm``, None = off.
         on_error: for a chunk that fails: ``"collect"`` (report it in ``ChunkExtraction.error``, the run
             quarantines it), ``"skip"`` (log and return it empty) or ``"raise"``.
             :class:`BudgetExceededError` always propagates.
@@ -80,7 +81,7 @@ class LLMExtractor:
         base_url: str | None = None,
         api_key: str | None = None,
         model: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = "auto",
         budget_tokens: int | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
         on_error: OnError = "collect",
@@ -104,8 +105,10 @@ class LLMExtractor:
             raise ConfigError(f"gleaning must be >= 0, got {gleaning}")
         if client is None:
             kw = dict(client_kwargs or {})
+            if cache_dir == "auto":
+                cache_dir = default_cache_dir()
             if cache_dir is not None:
-                kw["cache_dir"] = cache_dir
+                kw.setdefault("cache_dir", cache_dir)
             if budget_tokens is not None:
                 kw["budget_tokens"] = budget_tokens
             client = LLMClient(base_url, api_key, model, **kw)
