@@ -163,12 +163,16 @@ class CypherGraphStore(abc.ABC):
         self, triples: Sequence[Triple], mentions: Sequence[tuple[Entity, Evidence]] = ()
     ) -> WriteResult:
         """Upsert the entities, facts and evidence of ``triples`` (and entity ``mentions``)."""
+        # Validate every relationship type and label before writing anything, so that a hostile or
+        # malformed name refuses the whole call instead of leaving its entities behind.
+        rel_types = [relationship_type(t.predicate) for t in triples]
         entities = [t.subject for t in triples] + [t.object for t in triples] + [e for e, _ in mentions]
+        for e in entities:
+            validate_identifier(e.type, "entity type")
         n_entities = self.upsert_entities(entities)
         facts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         evidence: dict[str, dict[str, Any]] = {}
-        for t in triples:
-            rel = relationship_type(t.predicate)
+        for t, rel in zip(triples, rel_types):
             fid = t.id
             prev = facts[rel].get(fid)
             conf = max(t.confidence, prev["c"]) if prev else t.confidence
