@@ -243,7 +243,11 @@ class LLMExtractor:
         facts = facts_from_answer(value)
         if facts is None:
             raise OutputParseError(f"answer is JSON but not {{\"facts\": [...]}}: {answer.text[:80]!r}")
-        if repaired and answer.text.strip() and not any(f.get("subject") and f.get("object") for f in facts):
+        if repaired and facts:
+            # The last fact of a cut-off answer lost keys the complete ones have: it is partial, drop it.
+            keys = set(facts[0])
+            facts = [f for f in facts if keys <= set(f)]
+        if repaired and not any(f.get("subject") and f.get("object") for f in facts):
             # A repaired answer that yields nothing usable was cut off too early: treat as a failure.
             raise OutputParseError("answer was truncated before the first complete fact")
         return facts
