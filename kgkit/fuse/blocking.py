@@ -2,7 +2,7 @@
 
 Three key families, unioned:
 
-* **token keys** – every folded token (minus stop words) of a name; blocks larger than
+* **token keys** – every folded token (minus stop words) of a name, and its acronym; blocks larger than
   ``max_block_size`` are frequent tokens ("john", "university") and are dropped, which is what keeps
   the pair count near-linear;
 * **character n-gram keys** – sorted-neighbourhood over the rarest n-grams of a name, catching
@@ -63,9 +63,16 @@ def token_block_pairs(names: Sequence[str], *, max_block_size: int = 50) -> set[
     """Pairs sharing a (non-stop-word) token, from blocks no larger than ``max_block_size``."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, n in enumerate(names):
-        for t in set(tokens(n)):
+        toks = tokens(n)
+        for t in set(toks):
             if t not in STOPWORDS:
                 blocks[t].append(i)
+        # Acronym keys: "International Business Machines" and "IBM" meet under "acr:ibm".
+        content = [t for t in toks if t not in STOPWORDS]
+        if len(content) >= 2:
+            blocks["acr:" + "".join(t[0] for t in content)].append(i)
+        elif len(toks) == 1 and 2 <= len(toks[0]) <= 8:
+            blocks["acr:" + toks[0]].append(i)
     out: set[Pair] = set()
     _pairs_from_blocks(blocks.values(), max_block_size, out)
     return out

@@ -142,7 +142,10 @@ def fuse_graph(
         >>> undo(store, report.run_id)  # doctest: +SKIP
     """
     p = FusionParams.from_kwargs(**params)
-    policy = make_policy(p.policy, **dict(p.policy_params))
+    policy_kwargs = dict(p.policy_params)
+    if p.source_priors and p.policy != "majority":
+        policy_kwargs.setdefault("source_priors", dict(p.source_priors))
+    policy = make_policy(p.policy, **policy_kwargs)
     t0 = time.perf_counter()
     run_id = _new_run_id()
     journal = Journal(store, run_id)

@@ -127,7 +127,11 @@ class _Iterative:
             rel = new_rel
             if delta < self.tol:
                 break
+        probs = self._finalise(probs)
         return PolicyResult(probs, {i: _choose(p) for i, p in probs.items()}, rel, it)
+
+    def _finalise(self, probs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return probs
 
 
 class AccuPolicy(_Iterative):
@@ -164,7 +168,8 @@ class TruthFinder(_Iterative):
     """TruthFinder (Yin et al.): trustworthiness and fact confidence reinforce each other.
 
     Args:
-        gamma: dampening factor of the sigmoid.
+        gamma: dampening factor of the sigmoid (the paper uses 0.3; 0.8 separates sources faster
+            on the small claim sets of a document collection).
         rho: weight of the implication between values of one item.
         similarity: ``(value, value) -> [0, 1]``; different values imply against each other by
             ``similarity - base_similarity``.
@@ -172,7 +177,7 @@ class TruthFinder(_Iterative):
 
     name = "truthfinder"
 
-    def __init__(self, *, gamma: float = 0.3, rho: float = 0.5, base_similarity: float = 0.5,
+    def __init__(self, *, gamma: float = 0.8, rho: float = 0.5, base_similarity: float = 0.5,
                  similarity: Callable[[str, str], float] | None = None, prior: float = 0.9, **kwargs: float) -> None:
         super().__init__(prior=prior, **kwargs)  # type: ignore[arg-type]
         self.gamma, self.rho, self.base = gamma, rho, base_similarity
@@ -189,11 +194,13 @@ class TruthFinder(_Iterative):
             for v in values:
                 imp = sum(sigma[u] * (self.similarity(u, v) - self.base) for u in values if u != v)
                 adj[v] = sigma[v] + self.rho * imp
-            conf = {v: 1.0 / (1.0 + math.exp(-self.gamma * a)) for v, a in adj.items()}
-            z = sum(conf.values()) or 1.0
-            # Normalised so values of one item read as probabilities (the chosen value is unchanged).
-            out[item] = {v: c / z for v, c in conf.items()}
+            out[item] = {v: 1.0 / (1.0 + math.exp(-self.gamma * a)) for v, a in adj.items()}
         return out
+
+    def _finalise(self, probs):
+        # Trustworthiness uses the raw confidences (as in the paper); what is reported is normalised
+        # per item so that the values of one item read as probabilities (the choice is unchanged).
+        return {i: {v: c / (sum(p.values()) or 1.0) for v, c in p.items()} for i, p in probs.items()}
 
 
 POLICIES: dict[str, type] = {"majority": MajorityVote, "accu": AccuPolicy, "truthfinder": TruthFinder}

@@ -136,7 +136,8 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
     ta, tb = tokens(a.name), tokens(b.name)
     if not ta or not tb or ta == tb:
         return False
-    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    # The shorter name, or at equal length the one with more initials, is the partial form.
+    short, long_ = sorted((ta, tb), key=lambda t: (len(t), -sum(len(x) == 1 for x in t)))
     if len(short) == len(long_) and not any(len(t) == 1 for t in short):
         return False  # same length: only an abbreviation ("M. Curie") is a partial form
     # A bare given name ("Marie") is too weak; a bare surname must be the long name's last token.
