@@ -120,10 +120,11 @@ def ingest_folder(
     stored_docs = store.document_ids()
     run_id = None if dry_run else ledger.start_run(root_key)
 
-    # deleted files: retract everything they supported
+    # Deleted files: retract everything they supported. A file that still exists but is outside
+    # this run's include/exclude patterns is left alone (a narrower run must not delete data).
     present = {f.doc_id for f in files}
     for doc_id, entry in known.items():
-        if doc_id not in present:
+        if doc_id not in present and not Path(entry.path).exists():
             report.deleted += 1
             if not dry_run:
                 store.retract_document(doc_id, delete_document=True)

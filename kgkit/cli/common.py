@@ -23,7 +23,7 @@ WorkdirOpt = Annotated[Path, typer.Option("--workdir", help="Folder for the ledg
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error that names the fix, and exit."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 

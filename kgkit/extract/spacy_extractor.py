@@ -99,7 +99,9 @@ class SpacyExtractor:
         etype = self.ontology.type_for_ner_label(ent.label_)
         if etype is None:
             return None
-        text = ent.text.strip()
+        text = " ".join(ent.text.split())
+        if "\n" in ent.text.strip():
+            return None  # an entity never spans a line or paragraph break; NER merged two things
         for prefix in ("the ", "The "):
             if text.startswith(prefix):
                 text = text[len(prefix):]

@@ -93,8 +93,15 @@ class SentenceChunker:
             yield sents[i][0], sents[j][1]
             if j + 1 >= n:
                 break
-            # next window starts `overlap` sentences back, but always moves forward
-            i = max(i + 1, j + 1 - self.overlap_sentences)
+            # The next window starts up to `overlap` sentences back, but only as far back as still
+            # lets it reach sentence j+1; otherwise it would repeat a subset of this window.
+            nxt = j + 1
+            for k in range(self.overlap_sentences, 0, -1):
+                cand = j + 1 - k
+                if cand > i and sents[j + 1][1] - sents[cand][0] <= self.max_chars:
+                    nxt = cand
+                    break
+            i = nxt
 
     def _cut_long(self, text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
         while e - s > self.max_chars:

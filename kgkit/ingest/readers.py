@@ -144,11 +144,13 @@ def _read_html(data: bytes, path: str) -> tuple[str, str, str | None]:
     title = soup.title.get_text(strip=True) if soup.title else None
     if soup.title:
         soup.title.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
     blocks = []
     for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "blockquote", "pre", "dd", "dt", "figcaption"]):
         if el.find_parent(["p", "li", "td", "th", "blockquote", "pre", "dd", "dt"]) is not None:
             continue
-        t = " ".join(el.get_text(" ", strip=True).split())
+        t = " ".join(el.get_text("").split())  # "" keeps "<b>London</b>." as "London."
         if t:
             blocks.append(t)
     body = "\n\n".join(blocks) if blocks else " ".join(soup.get_text(" ", strip=True).split())

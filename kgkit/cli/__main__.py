@@ -1,0 +1,3 @@
+from kgkit.cli.main import app
+
+app(prog_name="kgkit")
