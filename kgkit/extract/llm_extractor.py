@@ -46,6 +46,10 @@ OnError = Literal["collect", "skip", "raise"]
 _FALLBACK: dict[str, StructuredOutput] = {"json_schema": "json_object", "json_object": "none"}
 
 
+def _fact_key(f: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(f.get("subject")), str(f.get("predicate")), str(f.get("object")))
+
+
 class _ChunkFailed(Exception):
     """Internal: this chunk's answer is unusable even after repair and a re-ask."""
 
@@ -68,6 +72,7 @@ class LLMExtractor:
             falls back automatically when the endpoint rejects it.
         max_tokens: completion limit per call (also what the budget reserves per call).
         reask: allow one re-ask when an answer cannot be parsed or repaired.
+        max_continuations: follow-up calls asking for the rest of an answer cut off by ``max_tokens``.
         policy: scoring/filtering details (:class:`FactPolicy`); ``off_ontology``/``unspanned`` override it.
     """
 
@@ -92,6 +97,7 @@ class LLMExtractor:
         temperature: float = 0.0,
         max_tokens: int = 2048,
         reask: bool = True,
+        max_continuations: int = 2,
         policy: FactPolicy | None = None,
         source: str | None = None,
     ) -> None:
@@ -126,6 +132,7 @@ class LLMExtractor:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.reask = reask
+        self.max_continuations = max_continuations
         self.source = source
         self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}"
 
@@ -226,7 +233,7 @@ class LLMExtractor:
         answer = await self._ask(messages, stage)
         keys.append(answer.key)
         try:
-            return self._parse(answer), counts
+            facts = self._parse(answer)
         except OutputParseError as err:
             if not self.reask:
                 raise _ChunkFailed(f"unusable model output ({err}); re-ask disabled") from err
@@ -234,9 +241,30 @@ class LLMExtractor:
             second = await self._ask(reask_messages(messages, answer.text, str(err)), "reask")
             keys.append(second.key)
             try:
-                return self._parse(second), counts
+                facts, answer = self._parse(second), second
             except OutputParseError as err2:
                 raise _ChunkFailed(f"unusable model output after repair and one re-ask: {err2}") from err2
+        return await self._continue(messages, answer, facts, counts, keys), counts
+
+    async def _continue(self, messages: list[dict[str, str]], answer: Completion, facts: list[dict[str, Any]],
+                        counts: dict[str, int], keys: list[str]) -> list[dict[str, Any]]:
+        """An answer cut off by ``max_tokens`` kept its whole facts; ask for the rest (bounded)."""
+        for _ in range(self.max_continuations):
+            if answer.finish_reason != "length":
+                break
+            counts["continued"] = counts.get("continued", 0) + 1
+            answer = await self._ask(gleaning_messages(messages, facts), "continue")
+            keys.append(answer.key)
+            try:
+                more = self._parse(answer)
+            except OutputParseError as err:
+                # Keeping a silently incomplete chunk would hide lost facts: quarantine it instead.
+                raise _ChunkFailed(f"answer cut off at max_tokens and its continuation unusable: {err}") from err
+            known = {_fact_key(f) for f in facts}
+            facts = facts + [f for f in more if _fact_key(f) not in known]
+        if answer.finish_reason == "length":
+            counts["truncated"] = 1
+        return facts
 
     def _parse(self, answer: Completion) -> list[dict[str, Any]]:
         value, repaired = loads_lenient(answer.text)
@@ -259,8 +287,8 @@ class LLMExtractor:
             facts, counts = await self._ask_for_facts(base, "extract", keys)
             for _ in range(self.gleaning):
                 more, _c = await self._ask_for_facts(gleaning_messages(base, facts), "glean", keys)
-                known = {(f.get("subject"), f.get("predicate"), f.get("object")) for f in facts}
-                new = [f for f in more if (f.get("subject"), f.get("predicate"), f.get("object")) not in known]
+                known = {_fact_key(f) for f in facts}
+                new = [f for f in more if _fact_key(f) not in known]
                 counts["gleaned"] = counts.get("gleaned", 0) + len(new)
                 if not new:
                     break

@@ -138,6 +138,7 @@ def chaos_handler(
     answer: Callable[[LoggedRequest], str],
     *,
     malformed_rate: float = 0.0,
+    partial_rate: float = 0.0,
     rate_limit_rate: float = 0.0,
     error_rate: float = 0.0,
     retry_after: float = 0.05,
@@ -145,8 +146,12 @@ def chaos_handler(
 ) -> Handler:
     """A handler that answers with ``answer(request)`` but injects faults at the given rates.
 
-    Malformed answers are the good answer cut in half (partial JSON). Random but seeded, so a test
-    run is reproducible for a given request order.
+    Args:
+        malformed_rate: answers that are not usable JSON at all (prose around a broken fragment).
+        partial_rate: answers cut in half (partial JSON, as when ``max_tokens`` is hit; often repairable).
+        rate_limit_rate: 429s with ``Retry-After: retry_after``.
+        error_rate: 500s.
+        seed: the faults are random but seeded, so a run is reproducible for a given request order.
     """
     rng = random.Random(seed)
     lock = threading.Lock()
@@ -162,6 +167,9 @@ def chaos_handler(
         r -= error_rate
         text = answer(request)
         if r < malformed_rate:
+            return reply("Sure! Here are the facts I found: " + text[: min(len(text), 12)] + " ...")
+        r -= malformed_rate
+        if r < partial_rate:
             return Scripted(200, text[: max(1, len(text) // 2)], finish_reason="length")
         return reply(text)
 

@@ -95,9 +95,15 @@ def test_malformed_then_reask_succeeds(server, make):
 def test_truncated_answer_is_repaired_without_reask(server, make):
     two = {"facts": [fact(), fact(s="Charles Babbage", p="spouse", o="Ada Lovelace", st="Person", ot="Person",
                                   ev="She worked with Charles Babbage")]}
-    server.push(truncated(two, keep=0.8))
+    server.push(truncated(two, keep=0.8), json_reply(two))
     [r] = make().extract([chunk()])
-    assert r.ok and len(r.triples) == 1 and "reasked" not in r.stats and len(server.requests) == 1
+    # the whole first fact is kept without a re-ask; one continuation call brings the rest
+    assert r.ok and len(r.triples) == 2 and "reasked" not in r.stats and r.stats["continued"] == 1
+    assert len(server.requests) == 2 and server.requests[1].messages[-1]["role"] == "user"
+    # a cut-off answer whose continuation is unusable sends the chunk to the quarantine
+    server.push(truncated(two, keep=0.8), reply("no more JSON, sorry"))
+    [bad] = make(client_kw={"cache_dir": None}).extract([chunk()])
+    assert not bad.ok and "continuation" in bad.error
 
 
 def test_failing_chunk_is_reported_and_not_cached(server, make):
