@@ -49,7 +49,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean_run(tmp_path: Path, sample_di
     n_files = sum(1 for p in corpus.rglob("*") if p.is_file())
     crashed, clean = tmp_path / "crashed", tmp_path / "clean"
     try:
-        proc = subprocess.Popen(KGKIT + ["ingest", str(corpus), "--workdir", str(crashed), "--no-progress"],
+        proc = subprocess.Popen(KGKIT + ["ingest", str(corpus), "--workdir", str(crashed), "--no-progress", "--no-fuse"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _done(crashed / "ledger") < 20 and proc.poll() is None:
@@ -60,13 +60,13 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean_run(tmp_path: Path, sample_di
         proc.wait()
         assert 0 < done_at_kill < n_files
 
-        rerun = subprocess.run(KGKIT + ["ingest", str(corpus), "--workdir", str(crashed), "--no-progress", "--json"],
+        rerun = subprocess.run(KGKIT + ["ingest", str(corpus), "--workdir", str(crashed), "--no-progress", "--no-fuse", "--json"],
                                capture_output=True, text=True, check=True)
         report = json.loads(rerun.stdout)
         assert report["unchanged"] >= done_at_kill, "documents finished before the kill are not redone"
         assert report["processed"] <= n_files - done_at_kill + 16, "at most the in-flight batch is redone"
 
-        subprocess.run(KGKIT + ["ingest", str(corpus), "--workdir", str(clean), "--no-progress"],
+        subprocess.run(KGKIT + ["ingest", str(corpus), "--workdir", str(clean), "--no-progress", "--no-fuse"],
                        capture_output=True, check=True)
         assert _stats(crashed) == _stats(clean)
     finally:
