@@ -66,6 +66,7 @@ class ConflictParams:
     source_dates: Mapping[str, str] = field(default_factory=dict)
     recency_half_life_days: float | None = None
     use_extraction_confidence: bool = True
+    containment_relations: tuple[str, ...] = ("locatedIn",)
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -73,9 +74,34 @@ def _compatible(a: str, b: str) -> bool:
     return bool(ta and tb) and (ta <= tb or tb <= ta)
 
 
+def _containment(snap: GraphSnapshot, relations: tuple[str, ...]) -> dict[str, set[str]]:
+    """entity id -> every entity it lies within (transitively) under ``relations``."""
+    up: dict[str, set[str]] = defaultdict(set)
+    for f in snap.facts.values():
+        if f.predicate in relations:
+            up[f.subject_id].add(f.object_id)
+    closure: dict[str, set[str]] = {}
+    for start in up:
+        seen: set[str] = set()
+        stack = list(up[start])
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                stack.extend(up.get(x, ()))
+        closure[start] = seen
+    return closure
+
+
 def collect_items(snap: GraphSnapshot, ontology: Ontology, params: ConflictParams) -> list[FunctionalItem]:
-    """All (subject, functional relation) items, with compatible objects grouped into values."""
+    """All (subject, functional relation) items, with compatible objects grouped into values.
+
+    Objects are compatible when one name contains the other ("1867" / "7 November 1867") or one lies
+    within the other under a containment relation (Maida Vale ``locatedIn`` London); a group is keyed
+    by its most specific object.
+    """
     functional = set(ontology.functional_relations())
+    within = _containment(snap, tuple(params.containment_relations))
     by_item: dict[tuple[str, str], list] = defaultdict(list)
     for f in snap.facts.values():
         if f.predicate in functional:
@@ -84,9 +110,11 @@ def collect_items(snap: GraphSnapshot, ontology: Ontology, params: ConflictParam
     for (subj, pred), facts in sorted(by_item.items()):
         groups: list[ValueGroup] = []
         # Most specific (longest) names first so that each group is keyed by its most specific object.
-        for f in sorted(facts, key=lambda f: (-len(_name(snap, f.object_id)), f.object_id)):
+        # Most specific first: deepest in the containment hierarchy, then the longest name.
+        for f in sorted(facts, key=lambda f: (-len(within.get(f.object_id, ())), -len(_name(snap, f.object_id)), f.object_id)):
             name = _name(snap, f.object_id)
-            g = next((g for g in groups if _compatible(g.name, name)), None)
+            g = next((g for g in groups if _compatible(g.name, name)
+                      or any(f.object_id in within.get(o, ()) or o in within.get(f.object_id, ()) for o in g.object_ids)), None)
             if g is None:
                 g = ValueGroup(f.object_id, name, [], [])
                 groups.append(g)

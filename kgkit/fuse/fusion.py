@@ -52,6 +52,9 @@ class FusionParams:
         device: device of the embedding model (``cpu`` or ``cuda``).
         ann_k / max_block_size: blocking parameters (see :class:`BlockingParams`).
         cannot_link: pairs of entity ids or names that must never be merged.
+        skip_types: entity types never resolved (values such as dates).
+        containment_relations: relations under which a more specific object is compatible with a
+            more general one (Maida Vale locatedIn London: not a birthplace conflict).
         policy: ``majority``, ``accu`` or ``truthfinder``; ``policy_params`` are its kwargs.
         source_priors: source -> prior reliability in (0, 1) (e.g. a trusted encyclopedia: 0.95).
         publishers: glob over document ids -> publisher name (a publisher counts as one source).
@@ -68,6 +71,8 @@ class FusionParams:
     ann_k: int = 10
     max_block_size: int = 50
     cannot_link: Sequence[Sequence[str]] = ()
+    skip_types: Sequence[str] = ("Date",)
+    containment_relations: Sequence[str] = ("locatedIn",)
     policy: str = "accu"
     policy_params: Mapping[str, Any] = field(default_factory=dict)
     source_priors: Mapping[str, float] = field(default_factory=dict)
@@ -164,7 +169,7 @@ def fuse_graph(
             scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
             blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
             embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
-            cannot_link=[tuple(x) for x in p.cannot_link],
+            cannot_link=[tuple(x) for x in p.cannot_link], skip_types=tuple(p.skip_types),
         )
         clusters, cand, scored, rejected = res.clusters, res.candidate_pairs, res.scored_pairs, len(res.rejected)
         decisions = decision_rows(run_id, clusters, snap)
@@ -172,7 +177,8 @@ def fuse_graph(
             merged = apply_clusters(store, snap, clusters, journal)
             snap = load_snapshot(store)
     cparams = ConflictParams(publishers=dict(p.publishers), source_dates=dict(p.source_dates),
-                             recency_half_life_days=p.recency_half_life_days)
+                             recency_half_life_days=p.recency_half_life_days,
+                             containment_relations=tuple(p.containment_relations))
     items = collect_items(snap, ontology, cparams)
     from kgkit.fuse.conflicts import claims_for
 

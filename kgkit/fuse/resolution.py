@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from kgkit.fuse.blocking import BlockingParams, block_pairs
-from kgkit.fuse.scoring import EntityView, PairScore, ScoringParams, cannot_link_reason, score_pair, types_compatible
+from kgkit.fuse.scoring import (
+    EntityView, PairScore, ScoringParams, cannot_link_reason, distinct_tokens_reason, score_pair, types_compatible,
+)
 from kgkit.ontology import Ontology
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,6 +70,7 @@ def resolve_entities(
     embedder: "NameEmbedder | None" = None,
     adjudicator: Adjudicator | None = None,
     cannot_link: Iterable[tuple[str, str]] = (),
+    skip_types: Iterable[str] = ("Date",),
 ) -> ResolutionResult:
     """Cluster ``views`` into entities that are the same.
 
@@ -80,8 +83,10 @@ def resolve_entities(
         adjudicator: decides pairs scored in ``[ambiguous_threshold, merge_threshold)`` and ambiguous
             ones; ``None`` leaves them unmerged.
         cannot_link: pairs of entity ids or names that must never be merged.
+        skip_types: value types that are never resolved (two dates are two values).
     """
-    by_id = {v.id: v for v in views}
+    skip = set(skip_types)
+    by_id = {v.id: v for v in views if v.type not in skip}
     index = list(by_id)
     names = [by_id[i].name for i in index]
     vectors = embedder.encode(names) if embedder is not None else None
@@ -101,6 +106,8 @@ def resolve_entities(
         if ps.score < scoring.ambiguous_threshold:
             continue
         reason = _cannot(a, b, ontology, scoring, user_cannot, cl_cache)
+        if not reason and ps.rule == "weighted":
+            reason = distinct_tokens_reason(a, b)
         if reason:
             rejected.append((ps, "cannot-link: " + reason))
             continue

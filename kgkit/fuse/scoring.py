@@ -12,20 +12,22 @@ rule           when                                                             
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
-Cannot-link (never merge): incompatible types; persons whose given names clearly differ;
-conflicting values of a functional relation (two birth dates), unless the names match exactly;
-pairs the user lists in ``cannot_link``.
+Cannot-link (never merge, not even through a third entity): incompatible types; different numbers
+("Henry VI" / "Henry VIII"); persons whose given names clearly differ; conflicting values of a
+functional relation (two birth dates), unless the names match exactly; pairs the user lists in
+``cannot_link``. Soft cannot-link (no direct merge): each name has a token the other lacks.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
-from kgkit.fuse.normalize import given_names_compatible, initials_compatible, match_key, tokens
+from kgkit.fuse.normalize import STOPWORDS, fold, given_names_compatible, initials_compatible, match_key, tokens
 from kgkit.ontology import Ontology
 
 __all__ = ["EntityView", "ScoringParams", "PairScore", "score_pair", "cannot_link_reason", "values_compatible"]
@@ -112,6 +114,8 @@ def cannot_link_reason(
     """Why ``a`` and ``b`` must never be merged, or ``None``."""
     if not types_compatible(a.type, b.type, ontology):
         return f"types differ ({a.type} vs {b.type})"
+    if not names_match and _numbers(a.name) != _numbers(b.name):
+        return f"numbers differ ({a.name!r} vs {b.name!r})"
     if a.type in params.person_types and not names_match:
         ta, tb = tokens(a.name), tokens(b.name)
         if not given_names_compatible(ta, tb):
@@ -120,6 +124,34 @@ def cannot_link_reason(
         for pred in a.functional.keys() & b.functional.keys():
             if not values_compatible(a.functional[pred], b.functional[pred]):
                 return f"conflicting {pred} ({sorted(a.functional[pred])} vs {sorted(b.functional[pred])})"
+    return None
+
+
+_ROMAN = re.compile(r"^(?=[ivxlcdm]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+
+
+def _numbers(name: str) -> set[str]:
+    """Digit and roman-numeral tokens ("Henry VIII", "Apollo 11"); single 'i' is not a number."""
+    return {t for t in tokens(name) if t.isdigit() or (len(t) > 1 and _ROMAN.match(t))}
+
+
+def distinct_tokens_reason(a: EntityView, b: EntityView) -> str | None:
+    """A *soft* cannot-link: each name has a content token the other lacks ("Trinity College" vs
+    "King's College", "Nobel Prize in Physics" vs "... Chemistry"). It blocks a direct merge, not a
+    merge through a bridging name ("Marie Skłodowska" - "Marie Skłodowska-Curie" - "Marie Curie").
+    """
+    ta = [t for t in tokens(a.name) if t not in STOPWORDS]
+    tb = [t for t in tokens(b.name) if t not in STOPWORDS]
+    if len(ta) < 2 or len(tb) < 2:
+        return None
+
+    def unmatched(xs: list[str], ys: list[str]) -> list[str]:
+        return [x for x in xs if not any(x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+                                         or JaroWinkler.similarity(x, y) >= 0.9 for y in ys)]
+
+    ua, ub = unmatched(ta, tb), unmatched(tb, ta)
+    if ua and ub:
+        return f"distinct name tokens ({' '.join(ua)} vs {' '.join(ub)})"
     return None
 
 
@@ -140,8 +172,13 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
     short, long_ = sorted((ta, tb), key=lambda t: (len(t), -sum(len(x) == 1 for x in t)))
     if len(short) == len(long_) and not any(len(t) == 1 for t in short):
         return False  # same length: only an abbreviation ("M. Curie") is a partial form
-    # A bare given name ("Marie") is too weak; a bare surname must be the long name's last token.
-    if len(short) == 1 and short[0] != long_[-1]:
+    # Surnames must align: the short form ends with the long form's surname or one part of a
+    # hyphenated surname ("Curie" ~ "Skłodowska-Curie"). This keeps "Albert Einstein Award" and
+    # "Mary Wollstonecraft" (vs "Mary Wollstonecraft Godwin") out.
+    long_name = a.name if long_ is ta else b.name
+    last_word = long_name.replace(",", " ").split()[-1] if long_name.split() else ""
+    surname_parts = set(fold(last_word).split()) | {long_[-1]}
+    if short[-1] not in surname_parts:
         return False
     return initials_compatible(short, long_)
 
