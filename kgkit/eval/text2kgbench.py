@@ -1,0 +1,515 @@
+"""Text2KGBench (Mihindukulasooriya et al., ISWC 2023): loader, ontology converter and metrics.
+
+The benchmark gives, per ontology, sentences with gold triples (``sub``, ``rel``, ``obj``). Two
+datasets: Wikidata-TekGen (10 ontologies; train/validation/test) and DBpedia-WebNLG (19 ontologies;
+train/test). The metrics re-implement the benchmark's own ``src/evaluation/run_eval.py``:
+
+* precision / recall / F1 per sentence, over normalised ``sub+rel+obj`` strings (spaces and ``_``
+  removed, lower-cased), after dropping predicted triples whose relation is not among the sentence's
+  gold relations; a sentence with no prediction scores 0;
+* ontology conformance: share of predicted triples whose relation is in the ontology (1 when none);
+  relation hallucination = 1 - conformance;
+* subject / object hallucination: share of predicted triples whose (stemmed, normalised) subject or
+  object does not occur in the (stemmed, normalised) sentence plus concept labels;
+* every metric averaged over the ontology's sentences, then over ontologies (macro).
+
+Stemming uses NLTK's Porter stemmer and Treebank tokenizer like the original when ``nltk`` is installed
+(no data download needed); without it, tokens are only lower-cased and the hallucination rates are an
+approximation (the result says which was used).
+
+Data location: ``--data`` / ``KGKIT_DATA`` / ``../shared/datasets`` next to the repository, under
+``extraction/text2kgbench/data``; :func:`download` fetches the benchmark for users who do not have it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from kgkit.errors import ConfigError
+from kgkit.ontology import EntityType, Ontology, RelationType
+
+__all__ = [
+    "DATASETS",
+    "BenchSentence",
+    "BenchOntology",
+    "SentenceScores",
+    "data_root",
+    "dataset_dir",
+    "list_ontologies",
+    "available_splits",
+    "load_bench_ontology",
+    "load_split",
+    "to_kgkit_ontology",
+    "relation_label",
+    "score_sentence",
+    "Scorer",
+    "download",
+    "average",
+    "normalize_triple",
+    "OfflineHints",
+    "mine_offline_hints",
+    "HOLDOUT_EVERY",
+]
+
+DATASETS = ("wikidata_tekgen", "dbpedia_webnlg")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_REPO = "https://github.com/cenguix/Text2KGBench"
+SOURCE_COMMIT = "50a3d255371b8817cdff70fd88459ac82b339cfe"
+_NON_WORD = re.compile(r"[^0-9A-Za-z]+")
+_NORM = re.compile(r"(_|\s+)")
+HOLDOUT_EVERY = 5
+
+
+# -- data location ---------------------------------------------------------------------------------
+def data_root(data: str | os.PathLike[str] | None = None) -> Path:
+    """The datasets folder: ``data``, else ``$KGKIT_DATA``, else ``../shared/datasets`` beside the repo."""
+    return Path(data or os.environ.get("KGKIT_DATA") or REPO_ROOT.parent / "shared" / "datasets")
+
+
+def dataset_dir(dataset: str, data: str | os.PathLike[str] | None = None) -> Path:
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown Text2KGBench dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+    root = data_root(data)
+    for cand in (root / "extraction" / "text2kgbench" / "data" / dataset, root / "data" / dataset, root / dataset):
+        if cand.is_dir():
+            return cand
+    raise ConfigError(
+        f"Text2KGBench data for {dataset} not found under {root}; pass --data (the datasets folder), set "
+        f"KGKIT_DATA, or fetch it with `python -m kgkit.eval.text2kgbench download DIR`"
+    )
+
+
+def list_ontologies(dataset: str, data: str | os.PathLike[str] | None = None) -> list[str]:
+    """Ontology ids (``1_movie``, ...) in numeric order."""
+    files = (dataset_dir(dataset, data) / "ontologies").glob("*_ontology.json")
+    ids = [f.name[: -len("_ontology.json")] for f in files]
+    return sorted(ids, key=lambda s: (int(s.split("_", 1)[0]) if s.split("_", 1)[0].isdigit() else 10**6, s))
+
+
+def available_splits(dataset: str, data: str | os.PathLike[str] | None = None) -> list[str]:
+    d = dataset_dir(dataset, data)
+    return [s for s in ("train", "validation", "test") if (d / s).is_dir() and any((d / s).glob("*.jsonl"))]
+
+
+# -- loading ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BenchSentence:
+    id: str
+    text: str
+    triples: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class BenchOntology:
+    id: str
+    title: str
+    concepts: tuple[Mapping[str, str], ...]
+    relations: tuple[Mapping[str, str], ...]
+
+    @property
+    def relation_labels(self) -> set[str]:
+        """Relation labels as the benchmark compares them (spaces -> ``_``)."""
+        return {r["label"].replace(" ", "_") for r in self.relations}
+
+    @property
+    def concept_text(self) -> str:
+        return " ".join(c["label"] for c in self.concepts)
+
+
+def load_bench_ontology(dataset: str, onto_id: str, data: str | os.PathLike[str] | None = None) -> BenchOntology:
+    path = dataset_dir(dataset, data) / "ontologies" / f"{onto_id}_ontology.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no ontology {onto_id!r} in {dataset}; known: {', '.join(list_ontologies(dataset, data))}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: invalid JSON ({err})") from err
+    return BenchOntology(raw.get("id", onto_id), raw.get("title", onto_id), tuple(raw["concepts"]), tuple(raw["relations"]))
+
+
+def load_split(dataset: str, onto_id: str, split: str, data: str | os.PathLike[str] | None = None) -> list[BenchSentence]:
+    """Sentences and gold triples of one ontology's split.
+
+    ``train-fit`` / ``train-holdout`` are a deterministic 80 % / 20 % partition of ``train`` (every fifth
+    sentence held out), for datasets that ship no validation split (DBpedia-WebNLG here).
+
+    Wikidata-TekGen's train/validation files have one line per triple (``sub_label``, ``rel_label``,
+    ``obj_label``): lines with the same sentence are merged into one example. Ground-truth style files
+    (``triples: [{sub, rel, obj}]``) are read as they are.
+    """
+    base_split, _, part = split.partition("-")
+    if part not in ("", "fit", "holdout"):
+        raise ConfigError(f"unknown split {split!r}; use train, validation, test, train-fit or train-holdout")
+    d = dataset_dir(dataset, data) / base_split
+    matches = sorted(d.glob(f"ont_{onto_id}_*.jsonl")) if d.is_dir() else []
+    if not matches:
+        raise ConfigError(
+            f"{dataset} has no {split!r} split for {onto_id} under {d.parent}; available: "
+            f"{', '.join(available_splits(dataset, data)) or 'none'}"
+        )
+    merged: "OrderedDict[str, tuple[str, list[tuple[str, str, str]]]]" = OrderedDict()
+    for line in matches[0].read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        text = row["sent"]
+        if "triples" in row:
+            triples = [(t["sub"], t["rel"], t["obj"]) for t in row["triples"]]
+        else:
+            triples = [(row["sub_label"], row["rel_label"], row["obj_label"])]
+        entry = merged.setdefault(text, (row["id"], []))
+        for t in triples:
+            if t not in entry[1]:
+                entry[1].append(t)
+    out = [BenchSentence(i, text, tuple(ts)) for text, (i, ts) in merged.items()]
+    if part:
+        # Deterministic 80/20 cut for datasets without a validation split: every 5th sentence is held out.
+        out = [x for k, x in enumerate(out) if (k % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) == (part == "holdout")]
+    return out
+
+
+# -- ontology conversion ---------------------------------------------------------------------------
+def _identifier(label: str, *, upper_first: bool) -> str:
+    parts = [p for p in _NON_WORD.split(label) if p]
+    if not parts:
+        parts = ["x"]
+    head = parts[0][:1].upper() + parts[0][1:] if upper_first else parts[0][:1].lower() + parts[0][1:]
+    ident = head + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+    if not ident[0].isalpha():
+        ident = ("T" if upper_first else "r") + ident
+    return ident[:64]
+
+
+# Concept-label keywords -> spaCy NER labels, so the offline extractor can type entities.
+_NER_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("PERSON", ("human", "person", "people", "composer", "producer", "writer", "author", "politician", "athlete",
+                "artist", "scientist", "astronaut", "character", "saint", "commander", "monarch", "president",
+                "sportsperson", "personnel", "engineer", "head of")),
+    ("ORG", ("organization", "organisation", "company", "university", "team", "club", "band", "party", "agency",
+             "publisher", "label", "league", "school", "college", "government", "library", "channel", "station",
+             "museum", "observatory", "unit")),
+    ("GPE", ("country", "city", "state", "municipality", "county", "territory", "region", "town")),
+    ("LOC", ("place", "river", "mountain", "geographical", "body of water", "reservoir", "drainage", "watercourse",
+             "habitat", "outer space", "planet", "constellation", "galaxy", "celestial", "asteroid")),
+    ("FAC", ("airport", "building", "monument", "venue", "ground", "campus", "dam", "tenant")),
+    ("WORK_OF_ART", ("film", "movie", "book", "album", "song", "musical work", "written work", "literary", "series",
+                     "novel", "anthem", "work", "publication", "article", "journal", "magazine", "software")),
+    ("NORP", ("ethnic", "demonym", "religion", "political alignment", "ideology", "nationality")),
+    ("EVENT", ("event", "battle", "war", "conflict", "election", "competition", "race", "mission", "spaceflight",
+               "season", "festival")),
+    ("LANGUAGE", ("language",)),
+    ("DATE", ("date", "year", "time")),
+    ("PRODUCT", ("product", "aircraft", "vehicle", "spacecraft", "ship", "computer", "equipment", "means of")),
+)
+_DATE_RELATION = re.compile(r"\b(date|year|inception|start time|end time|time)\b", re.I)
+
+
+def _assign_ner_labels(types: Mapping[str, str], usage: Counter[str]) -> dict[str, list[str]]:
+    """Give each NER label to the most used concept whose label matches its keywords."""
+    out: dict[str, list[str]] = {t: [] for t in types}
+    for ner, words in _NER_HINTS:
+        candidates = [t for t, label in types.items()
+                      if any(re.search(rf"\b{re.escape(w)}", label.lower()) for w in words)]
+        if candidates:
+            best = max(candidates, key=lambda t: (usage[t], -list(types).index(t)))
+            out[best].append(ner)
+    return out
+
+
+@dataclass(frozen=True)
+class OfflineHints:
+    """What an offline extractor needs beyond the benchmark ontology, mined from training sentences.
+
+    ``patterns``: relation name -> lemma-path phrases; ``ner``: entity type -> spaCy NER labels.
+    """
+
+    patterns: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    ner: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    sentences: int = 0
+    aligned: int = 0  # gold triples whose subject and object were found in the parse
+
+
+def to_kgkit_ontology(bench: BenchOntology, hints: OfflineHints | None = None) -> Ontology:
+    """Convert a benchmark ontology to kgkit's schema.
+
+    Concepts become entity types (``film production company`` -> ``FilmProductionCompany``), relations
+    become relation types (``lyrics by`` -> ``lyricsBy``) with domain/range; relations sharing a label
+    are merged. A ``Date`` type is added for date-valued relations with no range. ``extra.text2kgbench``
+    keeps the mapping back to benchmark labels. NER labels and label-derived patterns are filled in so
+    that the offline extractor has something to match.
+    """
+    types: "OrderedDict[str, str]" = OrderedDict()
+    by_qid: dict[str, str] = {}
+    for c in bench.concepts:
+        label = str(c["label"]).strip()
+        name = _identifier(label, upper_first=True)
+        types.setdefault(name, label)
+        by_qid.setdefault(str(c["qid"]), name)
+    rels: "OrderedDict[str, dict[str, Any]]" = OrderedDict()
+    labels: dict[str, str] = {}
+    usage: Counter[str] = Counter()
+    needs_date = False
+    for r in bench.relations:
+        label = str(r["label"]).strip()
+        name = _identifier(label, upper_first=False)
+        spec = rels.setdefault(name, {"domain": [], "range": [], "label": label})
+        labels[name] = label
+        for key in ("domain", "range"):
+            t = by_qid.get(str(r.get(key) or ""))
+            if t and t not in spec[key]:
+                spec[key].append(t)
+                usage[t] += 1
+        if not r.get("range") and _DATE_RELATION.search(label):
+            spec["range"] = ["Date"]
+            needs_date = True
+    if needs_date and "Date" not in types:
+        types["Date"] = "date"
+    ner = _assign_ner_labels(types, usage)
+    if hints is not None and hints.ner:
+        ner = {t: list(hints.ner.get(t, ())) for t in types}
+    entity_types = {
+        n: EntityType(n, description=f"Text2KGBench concept '{label}'", aliases=(label,), ner_labels=tuple(ner[n]))
+        for n, label in types.items()
+    }
+    relation_types = {
+        n: RelationType(
+            n, description=f"Text2KGBench relation '{spec['label']}'", domain=tuple(spec["domain"]),
+            range=tuple(spec["range"]), aliases=(spec["label"],),
+            patterns=tuple(dict.fromkeys((*_label_patterns(spec["label"]), *((hints.patterns.get(n, ())) if hints else ())))),
+        )
+        for n, spec in rels.items()
+    }
+    return Ontology(
+        name=_identifier(bench.id, upper_first=False), entity_types=entity_types, relation_types=relation_types,
+        description=bench.title, extra={"text2kgbench": {"id": bench.id, "relation_labels": labels}},
+    )
+
+
+def _label_patterns(label: str) -> tuple[str, ...]:
+    """Lemma-path guesses from a relation label (``lyrics by`` -> ``lyrics by``; ``birthPlace`` -> ``birth place``)."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", label).replace("_", " ").lower().split()
+    return (" ".join(words),) if words else ()
+
+
+def relation_label(ontology: Ontology, predicate: str) -> str:
+    """The benchmark label of a kgkit relation name, as the benchmark compares it (spaces -> ``_``)."""
+    labels = (ontology.extra.get("text2kgbench") or {}).get("relation_labels", {})
+    return str(labels.get(predicate, predicate)).replace(" ", "_")
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+def _normalize(s: str) -> str:
+    return _NORM.sub("", s).lower()
+
+
+def normalize_triple(sub: str, rel: str, obj: str) -> str:
+    return f"{_normalize(sub)}{_normalize(rel)}{_normalize(obj)}"
+
+
+class _Stemmer:
+    """NLTK Porter stemming + Treebank tokenisation when available (as the benchmark), else lower-casing."""
+
+    def __init__(self) -> None:
+        try:
+            from nltk.stem import PorterStemmer
+            from nltk.tokenize import NLTKWordTokenizer
+        except ImportError:
+            self.kind = "none (nltk not installed: hallucination rates approximate)"
+            self._stem = str.lower
+            self._tokenize = lambda s: re.findall(r"\w+|[^\w\s]", s)
+        else:
+            self.kind = "nltk-porter"
+            self._stem = PorterStemmer().stem
+            self._tokenize = NLTKWordTokenizer().tokenize
+
+    def clean(self, text: str) -> str:
+        return _normalize("".join(self._stem(w) for w in self._tokenize(text)))
+
+
+@dataclass(frozen=True)
+class SentenceScores:
+    precision: float
+    recall: float
+    f1: float
+    onto_conf: float
+    rel_halluc: float
+    sub_halluc: float
+    obj_halluc: float
+
+    METRICS = ("precision", "recall", "f1", "onto_conf", "rel_halluc", "sub_halluc", "obj_halluc")
+
+    def as_dict(self) -> dict[str, float]:
+        return {m: getattr(self, m) for m in self.METRICS}
+
+
+class Scorer:
+    """Scores predictions for one benchmark ontology (see the module docstring)."""
+
+    def __init__(self, bench: BenchOntology) -> None:
+        self.bench = bench
+        self.stemmer = _Stemmer()
+        self._ont_rels = bench.relation_labels
+
+    def score(self, sentence: BenchSentence, predicted: Sequence[tuple[str, str, str]]) -> SentenceScores:
+        gold_rels = {r.replace(" ", "_") for _, r, _ in sentence.triples}
+        kept = [t for t in predicted if t[1] in gold_rels]
+        pred = {normalize_triple(*t) for t in kept}
+        gold = {normalize_triple(*t) for t in sentence.triples}
+        if pred:
+            hit = len(gold & pred)
+            p, r = hit / len(pred), hit / len(gold) if gold else 0.0
+            f1 = 2 * p * r / (p + r) if p + r else 0.0
+        else:
+            p = r = f1 = 0.0
+        if not predicted:
+            return SentenceScores(p, r, f1, 1.0, 0.0, 0.0, 0.0)
+        conf = sum(1 for t in predicted if t[1] in self._ont_rels) / len(predicted)
+        # Like the original: sentence and concept labels concatenated without a separator.
+        context = self.stemmer.clean(sentence.text + self.bench.concept_text)
+        sub_h = sum(1 for t in predicted if self.stemmer.clean(t[0]).replace("01januari", "") not in context)
+        obj_h = sum(1 for t in predicted if self.stemmer.clean(t[2]).replace("01januari", "") not in context)
+        n = len(predicted)
+        return SentenceScores(p, r, f1, conf, 1 - conf, sub_h / n, obj_h / n)
+
+
+def score_sentence(bench: BenchOntology, sentence: BenchSentence, predicted: Sequence[tuple[str, str, str]]) -> SentenceScores:
+    return Scorer(bench).score(sentence, predicted)
+
+
+def average(scores: Iterable[SentenceScores | Mapping[str, float]]) -> dict[str, float]:
+    rows = [s.as_dict() if isinstance(s, SentenceScores) else dict(s) for s in scores]
+    if not rows:
+        return {m: 0.0 for m in SentenceScores.METRICS}
+    return {m: sum(r[m] for r in rows) / len(rows) for m in SentenceScores.METRICS}
+
+
+# -- download (for users without the shared copy) ---------------------------------------------------
+def download(dest: str | os.PathLike[str], *, commit: str = SOURCE_COMMIT, datasets: Sequence[str] = DATASETS) -> Path:
+    """Fetch the benchmark's ontologies and splits from GitHub (pinned commit) into ``dest``.
+
+    Files are fetched with ``httpx`` from raw.githubusercontent.com; the layout matches what
+    :func:`dataset_dir` expects (``dest/extraction/text2kgbench/data/<dataset>``). For checksums, compare
+    with the ``MANIFEST.sha256`` of a verified copy.
+    """
+    import httpx
+
+    base = f"https://raw.githubusercontent.com/cenguix/Text2KGBench/{commit}/data"
+    api = f"https://api.github.com/repos/cenguix/Text2KGBench/git/trees/{commit}?recursive=1"
+    out = Path(dest) / "extraction" / "text2kgbench" / "data"
+    with httpx.Client(timeout=60, follow_redirects=True) as http:
+        tree = http.get(api).raise_for_status().json()["tree"]
+        wanted = [
+            t["path"] for t in tree
+            if t["type"] == "blob" and any(t["path"].startswith(f"data/{d}/{sub}/")
+                                           for d in datasets for sub in ("ontologies", "train", "validation", "test", "ground_truth"))
+            and t["path"].endswith((".json", ".jsonl"))
+        ]
+        for path in wanted:
+            target = out / path[len("data/"):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(http.get(f"{base}/{path[len('data/'):]}").raise_for_status().content)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "download":
+        print(download(sys.argv[2]))
+    else:
+        print("usage: python -m kgkit.eval.text2kgbench download DEST_DIR")
+
+
+# -- hints for the offline extractor, mined from training sentences ---------------------------------
+def _surface(name: str) -> str:
+    """A benchmark entity name as it would appear in text (DBpedia: ``Alba_(city)`` -> ``Alba``)."""
+    name = re.sub(r"_\([^)]*\)$", "", name).replace("_", " ").strip().strip('"')
+    return name
+
+
+def _find_span(doc: Any, name: str) -> Any | None:
+    text = _surface(name)
+    if len(text) < 2:
+        return None
+    i = doc.text.lower().find(text.lower())
+    if i < 0:
+        return None
+    return doc.char_span(i, i + len(text), alignment_mode="expand")
+
+
+def mine_offline_hints(
+    nlp: Any, bench: BenchOntology, sentences: Sequence[BenchSentence], *, min_count: int = 2,
+    min_share: float = 0.5,
+) -> OfflineHints:
+    """Learn relation patterns and NER-label -> type assignments from gold training triples.
+
+    For each gold triple whose subject and object are found in the parsed sentence, the dependency
+    path between them is read exactly as :class:`kgkit.extract.spacy_extractor.SpacyExtractor` reads it
+    (same helper functions), so a mined phrase matches at extraction time. A phrase becomes a pattern
+    of a relation when seen ``min_count`` times and at least ``min_share`` of its uses are that relation.
+    NER labels go to the ontology type most often found under them in domain/range positions.
+    """
+    from kgkit.extract.spacy_extractor import _dependency_path, _phrase  # same reading of paths
+
+    onto = to_kgkit_ontology(bench)
+    name_of = {str(r["label"]).strip().replace(" ", "_"): _identifier(str(r["label"]).strip(), upper_first=False)
+               for r in bench.relations}
+    pattern_counts: Counter[tuple[str, str]] = Counter()
+    phrase_totals: Counter[str] = Counter()
+    ner_counts: Counter[tuple[str, str]] = Counter()
+    aligned = 0
+    docs = nlp.pipe((s.text for s in sentences), batch_size=256)
+    for sent, doc in zip(sentences, docs):
+        for sub, rel, obj in sent.triples:
+            rel_name = name_of.get(rel.replace(" ", "_"))
+            if rel_name is None:
+                continue
+            s_span, o_span = _find_span(doc, sub), _find_span(doc, obj)
+            if s_span is None or o_span is None or s_span.start == o_span.start:
+                continue
+            aligned += 1
+            spec = onto.relation_types[rel_name]
+            for span, types in ((s_span, spec.domain), (o_span, spec.range)):
+                label = next((e.label_ for e in doc.ents if e.start <= span.root.i < e.end), None)
+                if label and len(types) == 1:
+                    ner_counts[(label, types[0])] += 1
+            path = _dependency_path(s_span, o_span)
+            if path is None:
+                continue
+            tokens, first_is_subject = path
+            phrase = _phrase(tokens if first_is_subject else tokens[::-1], s_span, o_span)
+            if not phrase or len(phrase.split()) > 5:
+                continue
+            if not first_is_subject:  # the gold object is the syntactic subject: only a passive "by" reads right
+                if not phrase.endswith(" by"):
+                    continue
+                phrase = phrase[:-3]
+            pattern_counts[(rel_name, phrase)] += 1
+            phrase_totals[phrase] += 1
+    patterns: dict[str, list[str]] = {}
+    for (rel_name, phrase), n in pattern_counts.most_common():
+        if n >= min_count and n / phrase_totals[phrase] >= min_share:
+            patterns.setdefault(rel_name, []).append(phrase)
+    # Each NER label maps to one type (the extractor's lookup is label -> type). Score a pairing by
+    # P(type | label) * P(label | type), so a type that is the domain of everything (Film) does not
+    # swallow PERSON just because film titles are often mis-tagged as people.
+    ner: dict[str, list[str]] = {}
+    label_total: Counter[str] = Counter()
+    type_total: Counter[str] = Counter()
+    for (label, t), n in ner_counts.items():
+        label_total[label] += n
+        type_total[t] += n
+    best: dict[str, tuple[float, str]] = {}
+    for (label, t), n in ner_counts.items():
+        score = n * n / (label_total[label] * type_total[t])
+        if n >= min_count and score > best.get(label, (0.0, ""))[0]:
+            best[label] = (score, t)
+    for label, (_, t) in sorted(best.items()):
+        ner.setdefault(t, []).append(label)
+    return OfflineHints(patterns, ner, len(sentences), aligned)
