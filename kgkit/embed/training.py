@@ -137,7 +137,7 @@ def train_kge(
     data_dir: str | Path | None = None, split: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0,
     device: str | None = "auto", evaluation_batch_size: int = 256, evaluate_on: str = "test",
     fast_evaluator: bool = True, min_confidence: float = 0.0, create_inverse_triples: bool = False,
-    **pipeline_kwargs: Any,
+    name: str | None = None, description: str | None = None, **pipeline_kwargs: Any,
 ) -> TrainResult:
     """Train a PyKEEN model on a dataset or on a kgkit graph and save the run folder.
 
@@ -155,6 +155,8 @@ def train_kge(
         fast_evaluator: evaluate with kgkit's FastRankEvaluator (identical metrics) instead of PyKEEN's.
         min_confidence: facts of a store below this confidence are left out.
         create_inverse_triples: train with inverse relations (PyKEEN's option).
+        name: the pipeline's name (recorded in config.yaml only).
+        description: the pipeline's description (recorded only).
         **pipeline_kwargs: passed unchanged to :func:`pykeen.pipeline.pipeline`.
 
     Raises:
@@ -198,7 +200,7 @@ def train_kge(
     losses = [float(x) for x in result.losses]
     vmrr = _stopper_curve(result)
     epochs = len(losses)
-    config = {"dataset": dataset if isinstance(dataset, str) else ("store" if store is not None else ds.name),
+    config = {"name": name, "description": description, "dataset": dataset if isinstance(dataset, str) else ("store" if store is not None else ds.name),
               "split": list(split), "seed": seed, "device": dev, "evaluation_batch_size": evaluation_batch_size,
               "evaluate_on": evaluate_on, "fast_evaluator": fast_evaluator, "min_confidence": min_confidence,
               "create_inverse_triples": create_inverse_triples, **_plain(pipeline_kwargs)}
