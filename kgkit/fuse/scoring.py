@@ -6,6 +6,7 @@ A pair of entities gets *signals* (each in [0, 1]) and a score from the first ru
 rule           when                                                                score
 =============  ==================================================================  =======
 ``exact``      same match key, a shared alias, or one was merged into the other    1.0
+``token_set``  the same words in another order ("University of Cambridge")         0.95
 ``partial``    person names where one is an initials-compatible sub-sequence of    0.8 +
                the other ("Curie" / "M. Curie" / "Marie Curie")                    0.2 ctx
 ``acronym``    one name is the acronym of the other ("IBM")                        0.8 + 0.2 ctx
@@ -61,7 +62,7 @@ class ScoringParams:
         w_string, w_embedding, w_context: weights of the ``weighted`` rule (renormalised when no
             embedding is available).
         person_types: entity types whose names follow given-name/surname conventions.
-        org_types: entity types for which the acronym rule applies.
+        org_types: entity types for which the acronym rule applies ("IBM", "NYC").
     """
 
     merge_threshold: float = 0.8
@@ -71,7 +72,7 @@ class ScoringParams:
     w_embedding: float = 0.25
     w_context: float = 0.4
     person_types: tuple[str, ...] = ("Person",)
-    org_types: tuple[str, ...] = ("Organization",)
+    org_types: tuple[str, ...] = ("Organization", "Place")
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,11 @@ def score_pair(
         signals["embedding"] = round(float(embedding_similarity), 4)
     if signals["exact"] or signals["alias"] or signals["prior_merge"]:
         return PairScore(a.id, b.id, 1.0, "exact", signals)
+    ca = {t for t in tokens(a.name) if t not in STOPWORDS}
+    if ca and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
+        # Same words in another order: "Cambridge University" / "University of Cambridge".
+        signals["token_set"] = 1.0
+        return PairScore(a.id, b.id, 0.95, "token_set", signals)
     if a.type in params.person_types and _partial_name(a, b):
         signals["partial"] = 1.0
         return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
