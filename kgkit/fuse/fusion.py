@@ -60,6 +60,8 @@ class FusionParams:
         publishers: glob over document ids -> publisher name (a publisher counts as one source).
         source_dates / recency_half_life_days: recency weighting of claims.
         default_reliability: reliability of a source truth discovery knows nothing about.
+        adjudicate: ask an LLM about ambiguous pairs; ``llm`` holds the :class:`kgkit.llm.LLMClient`
+            keyword arguments (base_url, model, cache_dir, budget_tokens, ...).
         dry_run: compute and report, write nothing.
     """
 
@@ -80,6 +82,8 @@ class FusionParams:
     source_dates: Mapping[str, str] = field(default_factory=dict)
     recency_half_life_days: float | None = None
     default_reliability: float = 0.8
+    adjudicate: bool = False
+    llm: Mapping[str, Any] = field(default_factory=dict)
     dry_run: bool = False
 
     @classmethod
@@ -159,6 +163,10 @@ def fuse_graph(
     clusters, cand, scored, rejected = [], 0, 0, 0
     merged = {"entities_merged": 0}
     decisions: list[dict[str, Any]] = []
+    if adjudicator is None and p.adjudicate:
+        from kgkit.fuse.adjudicate import llm_adjudicator
+
+        adjudicator = llm_adjudicator(**dict(p.llm))
     if p.resolve and len(snap.entities) > 1:
         if embedder is None and p.use_embeddings:
             from kgkit.fuse.embeddings import NameEmbedder

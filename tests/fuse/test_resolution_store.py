@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import graph_state, triple
@@ -163,3 +165,22 @@ def test_unknown_parameter_is_a_config_error(store, ontology):
 
     with pytest.raises(ConfigError, match="unknown fusion parameter"):
         fuse_graph(store, ontology, merge_treshold=0.9)
+
+
+def test_llm_adjudicates_only_ambiguous_pairs(store, ontology):
+    from kgkit.llm import LLMClient
+    from kgkit.llm.testing import ScriptedLLMServer, json_reply
+
+    store.write_triples([
+        triple(("Marie Curie", P), "bornIn", ("Warsaw", PL), "a.md"),
+        triple(("Pierre Curie", P), "bornIn", ("Paris", PL), "a.md"),
+        triple(("Curie", P), "worksFor", ("Sorbonne", ORG), "b.md"),
+    ])
+    with ScriptedLLMServer(handler=lambda req: json_reply({"same": "'Marie Curie'" in json.dumps(req.body)})) as server:
+        client = LLMClient(base_url=server.base_url, api_key="test", model="scripted", cache_dir=None)
+        from kgkit.fuse.adjudicate import llm_adjudicator
+
+        report = fuse_graph(store, ontology, adjudicator=llm_adjudicator(client), **FAST)
+        assert len(server.requests) == 2  # the two ambiguous "Curie" pairs, nothing else
+    assert report.clusters == 1
+    assert "Curie" in next(e.aliases for e in store.iter_entities() if e.name == "Marie Curie")
