@@ -210,12 +210,16 @@ def fact_updates(snap: GraphSnapshot, items: Sequence[FunctionalItem], result: P
     for fid in sorted(snap.facts):
         srcs = snap.fact_sources(fid, params.publishers)
         conf = fused_confidence(srcs, result.reliability, default_reliability)
-        props: dict[str, Any] = {"support_sources": len(srcs)}
+        props: dict[str, Any] = {"support_sources": len(srcs), "fusion_status": None}
         if fid in in_conflict:
             status, p = in_conflict[fid]
             props["fusion_status"] = status
             # The policy's probability of the value scales the support-based confidence.
             conf *= p
         props["fused_confidence"] = round(conf, 6)
-        rows.append((fid, props))
+        current = snap.facts[fid].properties
+        # Only what changes is written (and journaled); None removes a stale conflict status.
+        changed = {k: v for k, v in props.items() if current.get(k) != v}
+        if changed:
+            rows.append((fid, changed))
     return rows
