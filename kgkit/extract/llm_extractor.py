@@ -118,8 +118,11 @@ class LLMExtractor:
             if budget_tokens is not None:
                 kw["budget_tokens"] = budget_tokens
             client = LLMClient(base_url, api_key, model, **kw)
-        elif base_url or api_key or model or client_kwargs:
-            raise ConfigError("pass either client=... or the client settings (base_url, model, ...), not both")
+        else:
+            if base_url or api_key or model or client_kwargs:
+                raise ConfigError("pass either client=... or the client settings (base_url, model, ...), not both")
+            if budget_tokens is not None:  # e.g. `kgkit ingest --budget` on a pipeline that built the client
+                client.budget.tokens = budget_tokens
         self.client = client
         self._ontology_ref = ontology
         self._ontology: Ontology | None = ontology if isinstance(ontology, Ontology) else None
@@ -170,7 +173,7 @@ class LLMExtractor:
         results = await asyncio.gather(*(self._extract_chunk(c) for c in chunks), return_exceptions=True)
         out: list[ChunkExtraction] = []
         budget_error: BudgetExceededError | None = None
-        for chunk, r in zip(chunks, results):
+        for r in results:
             if isinstance(r, BudgetExceededError):
                 budget_error = budget_error or r
             elif isinstance(r, BaseException):

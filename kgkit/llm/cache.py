@@ -73,6 +73,9 @@ class ResponseCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def __len__(self) -> int:
         if not self.directory.is_dir():
             return 0

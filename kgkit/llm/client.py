@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Mapping, Sequence, TypeVar
 
-from kgkit.errors import BudgetExceededError, ConfigError, DependencyMissingError, LLMError
+from kgkit.errors import ConfigError, DependencyMissingError, LLMError
 from kgkit.llm.accounting import Budget, LLMStats, Prices, Usage, estimate_message_tokens, estimate_tokens
 from kgkit.llm.cache import ResponseCache, cache_key
 
@@ -186,7 +186,7 @@ class LLMClient:
     def forget(self, key: str) -> None:
         """Drop a cached answer (e.g. one that turned out unusable), so the next run asks again."""
         if self.cache is not None and key:
-            self.cache._path(key).unlink(missing_ok=True)
+            self.cache.delete(key)
 
     def estimate(
         self, messages: Sequence[Mapping[str, Any]], *, response_format: Mapping[str, Any] | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
 
 from kgkit.extract.llm_extractor import LLMExtractor
 from kgkit.ingest.chunking import SentenceChunker

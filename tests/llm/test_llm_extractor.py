@@ -8,7 +8,7 @@ from kgkit.errors import BudgetExceededError, LLMError
 from kgkit.extract import make_extractor
 from kgkit.extract.base import Extractor
 from kgkit.extract.llm_extractor import LLMExtractor
-from kgkit.llm.testing import error_status, json_reply, rate_limited, reply, server_error, truncated
+from kgkit.llm.testing import error_status, json_reply, reply, server_error, truncated
 from kgkit.types import Chunk
 
 from .conftest import rule_answer
