@@ -182,6 +182,7 @@ def fuse_graph(
         clusters, cand, scored, rejected = res.clusters, res.candidate_pairs, res.scored_pairs, len(res.rejected)
         decisions = decision_rows(run_id, clusters, snap)
         if not p.dry_run and clusters:
+            _start_run(store, run_id, p)
             merged = apply_clusters(store, snap, clusters, journal)
             snap = load_snapshot(store)
     cparams = ConflictParams(publishers=dict(p.publishers), source_dates=dict(p.source_dates),
@@ -201,29 +202,38 @@ def fuse_graph(
         rejected_pairs=rejected, seconds=0.0, dry_run=p.dry_run, decisions=decisions, conflict_rows=crow,
     )
     if not p.dry_run:
+        if not _run_exists(store, run_id):
+            _start_run(store, run_id, p)
         updates = fact_updates(snap, items, result, cparams, p.default_reliability)
         journal.capture_facts([fid for fid, _ in updates])
+        journal.save()
         store.set_fact_properties(updates)
-        _write_log(store, journal, report, p, result.reliability)
+        _write_log(store, report, result.reliability)
     report.seconds = round(time.perf_counter() - t0, 3)
     if not p.dry_run:
-        store.query(Q.UPDATE_RUN, {"id": run_id, "props": {"seconds": report.seconds, "status": "done"}}, write=True)
+        store.query(Q.UPDATE_RUN, {"id": run_id, "props": {"seconds": report.seconds, "status": "done",
+                                                            "counts": json.dumps(report.summary(), default=str)}},
+                    write=True)
     return report
 
 
-def _write_log(store: GraphStore, journal: Journal, report: FusionReport, p: FusionParams,
-               reliability: Mapping[str, float]) -> None:
-    run = {
-        "id": report.run_id, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "writing",
-        "params": json.dumps(asdict(p), default=str), "counts": json.dumps(report.summary(), default=str),
-        "source_reliability": json.dumps({k: round(v, 6) for k, v in sorted(reliability.items())}),
-        "seq": _next_seq(store),
-    }
+def _start_run(store: GraphStore, run_id: str, p: FusionParams) -> None:
+    """Record the run before changing anything, so a run that dies halfway can still be undone."""
+    run = {"id": run_id, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "running",
+           "params": json.dumps(asdict(p), default=str), "seq": _next_seq(store)}
     store.query(Q.CREATE_RUN, {"props": run}, write=True)
+
+
+def _run_exists(store: GraphStore, run_id: str) -> bool:
+    return bool(store.query("MATCH (r:FusionRun {id: $id}) RETURN r.id AS id", {"id": run_id}))
+
+
+def _write_log(store: GraphStore, report: FusionReport, reliability: Mapping[str, float]) -> None:
+    props = {"source_reliability": json.dumps({k: round(v, 6) for k, v in sorted(reliability.items())})}
+    store.query(Q.UPDATE_RUN, {"id": report.run_id, "props": props}, write=True)
     for label, rows in (("MergeDecision", report.decisions), ("Conflict", report.conflict_rows)):
         for i in range(0, len(rows), 200):
             store.query(Q.CREATE_NODES[label], {"rows": rows[i : i + 200]}, write=True)
-    journal.save()
 
 
 def _next_seq(store: GraphStore) -> int:

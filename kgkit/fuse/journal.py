@@ -34,6 +34,8 @@ class Journal:
         self.store = store
         self.run_id = run_id
         self.images: dict[str, dict[str, Any]] = {k: {} for k in _KINDS}
+        self._saved: dict[str, set[str]] = {k: set() for k in _KINDS}
+        self._seq = 0
 
     def _new(self, kind: str, ids: Iterable[str]) -> list[str]:
         seen = self.images[kind]
@@ -66,13 +68,19 @@ class Journal:
         return sum(len(v) for v in self.images.values())
 
     def save(self) -> int:
-        """Write the journal into the store; returns the number of journal nodes."""
+        """Write the pre-images not yet saved into the store; returns the number of new journal nodes.
+
+        Called before the changes they protect are written, so that even a run that dies halfway
+        can be undone.
+        """
         rows = []
         for kind in _KINDS:
-            items = sorted(self.images[kind].items())
+            items = sorted((i, img) for i, img in self.images[kind].items() if i not in self._saved[kind])
             for k in range(0, len(items), _CHUNK):
-                rows.append({"run_id": self.run_id, "seq": len(rows), "kind": kind,
+                rows.append({"run_id": self.run_id, "seq": self._seq, "kind": kind,
                              "data": json.dumps(dict(items[k : k + _CHUNK]), ensure_ascii=False)})
+                self._seq += 1
+            self._saved[kind].update(i for i, _ in items)
         for batch in _batches(rows, 50):
             self.store.query(Q.CREATE_NODES["FusionJournal"], {"rows": batch}, write=True)
         return len(rows)

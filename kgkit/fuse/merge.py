@@ -65,6 +65,7 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
     ev_ids = [ev.id for f in affected for ev in snap.evidence.get(f.id, ())]
     ev_ids += [ev.id for m in mapping for ev in snap.evidence.get(m, ())]
     journal.capture_evidence(ev_ids)
+    journal.save()
 
     created: dict[str, dict[str, Any]] = {}
     updated: dict[str, dict[str, Any]] = {}
