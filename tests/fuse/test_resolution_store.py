@@ -184,3 +184,21 @@ def test_llm_adjudicates_only_ambiguous_pairs(store, ontology):
         assert len(server.requests) == 2  # the two ambiguous "Curie" pairs, nothing else
     assert report.clusters == 1
     assert "Curie" in next(e.aliases for e in store.iter_entities() if e.name == "Marie Curie")
+
+
+def test_a_run_that_dies_halfway_can_be_undone(store, ontology, monkeypatch):
+    import kgkit.fuse.fusion as fusion_mod
+
+    curie_graph(store)
+    before = graph_state(store)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash after the merges")
+
+    monkeypatch.setattr(fusion_mod, "fact_updates", boom)
+    with pytest.raises(RuntimeError):
+        fuse_graph(store, ontology, **FAST)
+    assert graph_state(store) != before  # merges were written
+    assert list_runs(store)[-1]["status"] == "running"
+    undo(store)
+    assert graph_state(store) == before
