@@ -123,6 +123,8 @@ def _fast_evaluator_cls() -> type:
 def _prepare(kwargs: dict[str, Any], eval_bs: int, seed: int) -> dict[str, Any]:
     kw = dict(kwargs)
     kw.setdefault("random_seed", seed)
+    # per-batch progress bars flood logs and CI output; the per-epoch bar stays unless turned off
+    kw["training_kwargs"] = {"use_tqdm_batch": False, **(kw.get("training_kwargs") or {})}
     kw["evaluation_kwargs"] = {"batch_size": eval_bs, **(kw.get("evaluation_kwargs") or {})}
     if kw.get("stopper") == "early":
         sk = dict(kw.get("stopper_kwargs") or {})
