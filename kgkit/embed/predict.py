@@ -209,6 +209,35 @@ class KGEPredictor:
                 out[i] = float(s)
         return out
 
+    def plausibility(self, facts: Sequence[tuple[str, str, str]]) -> list[float]:
+        """A model-independent plausibility in [0, 1] of each fact; ``nan`` where a label is unknown.
+
+        It is the share of candidate objects that the model scores strictly below the fact's object
+        for ``(subject, predicate, ?)`` (ties count half): 1.0 means the object is the model's top
+        answer, 0.5 is chance. Unlike raw scores it is comparable across models and relations, so the
+        fusion stage can use one threshold to flag implausible extractions.
+        """
+        import torch
+
+        out = [math.nan] * len(facts)
+        rows: list[tuple[int, int, int, int]] = []
+        for i, (s, p, o) in enumerate(facts):
+            try:
+                rows.append((i, self.entity_index(s), self.relation_index(p), self.entity_index(o)))
+            except UnknownLabelError:
+                continue
+        n = len(self.entity_to_id)
+        for start in range(0, len(rows), 256):
+            chunk = rows[start : start + 256]
+            batch = torch.tensor([[h, r, t] for _, h, r, t in chunk])
+            with torch.inference_mode():
+                scores = self.model.predict(hrt_batch=batch.to(self.model.device), target="tail").cpu()
+            true = scores[torch.arange(len(chunk)), batch[:, 2]].unsqueeze(1)
+            below = (scores < true).sum(1).double() + 0.5 * ((scores == true).sum(1).double() - 1)
+            for (i, *_), b in zip(chunk, (below / max(n - 1, 1)).tolist()):
+                out[i] = float(b)
+        return out
+
 
 def score_facts(run_or_predictor: "str | Path | KGEPredictor", facts: Sequence[tuple[str, str, str]]) -> list[float]:
     """Plausibility scores of ``facts`` under a trained run (higher = more plausible; ``nan`` = unknown).

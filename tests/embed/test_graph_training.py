@@ -107,6 +107,12 @@ def test_train_save_reload_predict_identically(graph_store, tmp_path):
     london = next(p for p in everything if p.name == "London")
     assert scores[0] == pytest.approx(london.score, abs=1e-4)
     assert math.isnan(scores[1]) and math.isnan(scores[2])
+    plaus = reloaded.plausibility(facts)
+    assert math.isnan(plaus[1]) and math.isnan(plaus[2])
+    rank = [p.name for p in everything].index("London")  # 0-based rank of London among all tails
+    assert plaus[0] == pytest.approx((len(everything) - 1 - rank) / (len(everything) - 1), abs=1e-6)
+    top = everything[0]
+    assert reloaded.plausibility([("Ada", "bornIn", top.label)])[0] == 1.0
     with pytest.raises(UnknownLabelError, match="not in the model"):
         reloaded.predict_tails("Nobody", "bornIn")
 
