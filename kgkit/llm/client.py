@@ -22,7 +22,7 @@ import random
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Awaitable, Mapping, Sequence, TypeVar
 
@@ -57,6 +57,7 @@ class Completion:
 class _LoopState:
     api: Any  # openai.AsyncOpenAI bound to one event loop
     semaphore: asyncio.Semaphore
+    inflight: dict[str, "asyncio.Future[Completion]"] = field(default_factory=dict)
 
 
 def _env(*names: str) -> str | None:
@@ -259,16 +260,37 @@ class LLMClient:
                     str(hit["text"]), Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0))),
                     True, str(hit.get("model", model)), hit.get("finish_reason"), key,
                 )
+        state = self._state()
+        if use_cache and key in state.inflight:
+            # The same request is already on its way (e.g. a boilerplate chunk repeated across documents):
+            # share its answer instead of paying twice.
+            shared = await asyncio.shield(state.inflight[key])
+            with self._stats_lock:
+                self.stats.stage(stage).cache_hits += 1
+            return replace(shared, cached=True)
         worst = self.estimate(messages, response_format=response_format, max_tokens=max_tokens)
         reservation = self.budget.reserve(worst.prompt_tokens, worst.completion_tokens)
         usage: Usage | None = None
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        if use_cache:
+            state.inflight[key] = future
         try:
             completion = await self._call_with_retries(
                 model, messages, response_format, temperature, max_tokens, stage, key,
             )
             usage = completion.usage
+            future.set_result(completion)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as err:  # handed to concurrent identical requests, then re-raised
+            future.set_exception(err)
+            future.exception()  # mark retrieved: nobody else may be waiting
+            raise
         finally:
             self.budget.settle(reservation, usage)
+            if state.inflight.get(key) is future:
+                del state.inflight[key]
         if use_cache and self.cache is not None:
             self.cache.put(key, {
                 "text": completion.text, "model": completion.model, "finish_reason": completion.finish_reason,

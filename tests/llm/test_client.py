@@ -156,3 +156,16 @@ def test_cost_accounting_per_stage(server, make_client):
     assert d["stages"]["extract"]["cost"] == pytest.approx(0.003)
     assert d["stages"]["glean"]["prompt_tokens"] == 2000
     assert client.stats.cost == pytest.approx(0.005)
+
+
+def test_identical_requests_in_flight_are_sent_once(server, make_client):
+    server.handler = lambda r: Scripted(200, "shared", delay=0.2)
+    client = make_client()
+
+    async def same():
+        return await asyncio.gather(*(client.acomplete(MSG) for _ in range(5)))
+
+    results = client.run(same())
+    assert [r.text for r in results] == ["shared"] * 5
+    assert len(server.requests) == 1 and sum(r.cached for r in results) == 4
+    assert client.stats.calls == 1 and client.stats.cache_hits == 4
