@@ -1,9 +1,150 @@
-"""CLI commands for kgkit.reason (placeholder until that area lands)."""
+"""CLI commands for kgkit.reason: ``kgkit ask`` and ``kgkit eval kgqa``.
+
+Nothing heavy is imported at module import time; each command imports what it needs.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail
+from kgkit.errors import KgkitError
+
+
+def _client(llm: bool, base_url: Optional[str], model: Optional[str]):  # noqa: ANN202
+    if not llm:
+        return None
+    from kgkit.llm import LLMClient
+
+    return LLMClient(base_url=base_url, model=model)
+
+
+def ask_cmd(
+    question: str = typer.Argument(..., help="The question; entities may be marked [like this]."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+    scorer: Optional[Path] = typer.Option(None, "--scorer", help="Trained path scorer (kgkit eval kgqa --save-scorer)."),
+    max_hops: int = typer.Option(3, "--max-hops", help="Longest relation path searched."),
+    k_paths: int = typer.Option(3, "--k-paths", help="Relation paths kept."),
+    llm: bool = typer.Option(False, "--llm/--no-llm", help="Let the LLM answer from the subgraph, citing fact ids."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint (default $KGKIT_LLM_BASE_URL)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (default $KGKIT_LLM_MODEL)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Answer a question from the graph: answer, ranked paths, and cited facts with their sources."""
+    from kgkit.cli.common import open_graph
+    from kgkit.reason.ask import ask_store
+
+    with open_graph(pipeline, store, workdir) as kg:
+        try:
+            result = ask_store(kg.store, question, scorer_path=scorer, client=_client(llm, llm_base_url, llm_model),
+                               max_hops=max_hops, k_paths=k_paths)
+        except KgkitError as err:
+            fail(str(err))
+    data = result.as_dict()
+    if json_out:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    if data["answer"] is None:
+        console.print(f"[yellow]No answer:[/] {data['no_answer_reason'] or 'no path reached an answer'}")
+    else:
+        console.print(f"[bold green]Answer:[/] {data['answer']}")
+        others = [a["name"] for a in data["answers"][1:5]]
+        if others:
+            console.print("Also: " + ", ".join(others))
+    for e in data["entities"]:
+        console.print(f"  entity: {e['mention']!r} -> {e['name']} ({e['method']}, {e['score']:.2f})")
+    for p in data["paths"]:
+        console.print(f"  path: {p['path']}  p={p['score']:.2f}  answers={p['answers']}")
+    if data["llm"] and data["llm"]["invalid_citations"]:
+        console.print(f"[red]LLM cited facts not in the subgraph (dropped):[/] {', '.join(data['llm']['invalid_citations'])}")
+    for c in data["cited"]:
+        console.print(f"  fact [{c['id']}] {c['subject']} -- {c['predicate']} --> {c['object']}")
+        for s in c["sources"][:3]:
+            console.print(f"      source: {s['document']}: {s['text'][:100]!r}")
+
+
+def eval_kgqa(
+    questions: list[Path] = typer.Option(..., "--questions", help="Question file(s) to evaluate (one report each)."),
+    kb: Optional[Path] = typer.Option(None, "--kb", help="KB file, subject|relation|object (MetaQA) or tab-separated."),
+    fmt: str = typer.Option("metaqa", "--format", help="metaqa (question [topic]<TAB>a|b) or json (WebQSP/CWQ style)."),
+    train: list[Path] = typer.Option([], "--train", help="Question files to train the path scorer on (their train part)."),
+    tune_fraction: float = typer.Option(0.2, "--tune-fraction", help="Share of each --train file held out as the tune part."),
+    part: str = typer.Option("all", "--part", help="Which part of --questions to score: all, train or tune (same split)."),
+    scorer: Optional[Path] = typer.Option(None, "--scorer", help="Load a trained path scorer instead of training."),
+    save_scorer: Optional[Path] = typer.Option(None, "--save-scorer", help="Save the trained path scorer here."),
+    max_hops: int = typer.Option(3, "--max-hops", help="Longest relation path."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N questions of each file."),
+    llm: bool = typer.Option(False, "--llm/--no-llm", help="Also let the LLM answer from each subgraph."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name."),
+    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+) -> None:
+    """KGQA: Hits@1/5, answer F1, retrieval recall and latency over MetaQA or WebQSP/CWQ-style files."""
+    try:
+        reports = _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit,
+                            _client(llm, llm_base_url, llm_model))
+    except KgkitError as err:
+        fail(str(err))
+    if json_out:
+        sys.stdout.write(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table("questions file", "n", "Hits@1", "Hits@5", "F1", "recall", "no answer", "p50 ms", "p95 ms", "LLM Hits@1")
+    for r in reports:
+        llm_h1 = f"{r.llm_hits_at_1:.2f}" if r.llm_hits_at_1 is not None else "-"
+        t.add_row(r.name, str(r.questions), f"{r.hits_at_1:.2f}", f"{r.hits_at_5:.2f}", f"{r.f1:.2f}",
+                  f"{r.retrieval_recall:.2f}", str(r.no_answer), f"{r.latency_p50_ms:.2f}", f"{r.latency_p95_ms:.2f}", llm_h1)
+    console.print(t)
+
+
+def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit, client):  # noqa: ANN001, ANN202
+    from kgkit.errors import ConfigError
+    from kgkit.eval.kgqa import ReasonerFactory, evaluate, read_questions, split_examples, train_path_scorer
+    from kgkit.reason.graph import load_kb
+    from kgkit.reason.llm_answer import LLMAnswerer
+    from kgkit.reason.scoring import LearnedPathScorer
+
+    if part not in ("all", "train", "tune"):
+        raise ConfigError(f"--part must be all, train or tune, got {part!r}")
+    graph = load_kb(kb) if kb is not None else None
+    if scorer is not None:
+        path_scorer = LearnedPathScorer.load(scorer)
+    elif train:
+        examples = []
+        for f in train:
+            examples += split_examples(read_questions(f, fmt), tune_fraction=tune_fraction)[0]
+        path_scorer, n = train_path_scorer(examples, graph, max_hops=max_hops)
+        console.print(f"trained the path scorer on {n} labelled questions ({len(path_scorer.labels)} relation paths)",
+                      style="dim", highlight=False)
+    else:
+        path_scorer = None
+    if save_scorer is not None:
+        if path_scorer is None:
+            raise ConfigError("--save-scorer needs --train FILE to train a scorer")
+        path_scorer.save(save_scorer)
+    factory = ReasonerFactory(graph, scorer=path_scorer, max_hops=max_hops)
+    answerer = LLMAnswerer(client, on_invalid="collect", on_error="skip") if client is not None else None
+    reports = []
+    for qf in questions:
+        items = read_questions(qf, fmt)
+        if part != "all":
+            train_part, tune_part = split_examples(items, tune_fraction=tune_fraction)
+            items = train_part if part == "train" else tune_part
+        if limit is not None:
+            items = items[:limit]
+        reports.append(evaluate(items, factory, name=str(qf), llm_answerer=answerer))
+    return reports
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this area's commands to the root app and to the `kgkit eval` group."""
+    app.command("ask")(ask_cmd)
+    eval_app.command("kgqa")(eval_kgqa)

@@ -72,13 +72,21 @@ class LexicalPathScorer:
         self.hop_penalty = hop_penalty
 
     def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
-        q = {w.rstrip("s") for w in _WORD.findall(masked_question.lower())}
+        # A crude stem (the first 4 letters) so "director" meets "directed" and "released" "release".
+        q = {_stem(w) for w in _WORD.findall(masked_question.lower()) if w not in _QUESTION_WORDS}
         out = np.empty(len(paths), dtype=np.float64)
         for i, p in enumerate(paths):
-            words = {w.rstrip("s") for w in _path_words(p)}
+            words = {_stem(w) for w in _path_words(p)}
             overlap = len(q & words) / max(1, len(words))
             out[i] = overlap - self.hop_penalty * (p.count("/") + 1)
         return out
+
+
+_QUESTION_WORDS = frozenset("what which who whom when where how the a an of in is are was were did does do by ne".split())
+
+
+def _stem(word: str) -> str:
+    return word[:4] if len(word) > 4 else word
 
 
 class EmbeddingPathScorer:
