@@ -5,10 +5,11 @@
 >>> undo(store)  # doctest: +SKIP
 """
 
+from kgkit.fuse.adjudicate import llm_adjudicator
 from kgkit.fuse.errors import FusionError, NothingToUndoError
 from kgkit.fuse.fusion import FusionParams, FusionReport, UndoReport, fuse_graph, list_conflicts, list_runs, undo
 
 __all__ = [
     "FusionError", "NothingToUndoError", "FusionParams", "FusionReport", "UndoReport",
-    "fuse_graph", "undo", "list_runs", "list_conflicts",
+    "fuse_graph", "undo", "list_runs", "list_conflicts", "llm_adjudicator",
 ]
