@@ -153,3 +153,15 @@ def test_cli_eval_extraction_with_llm(server, tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())[0]["split"] == "train-holdout"
     bad = CliRunner().invoke(app, ["eval", "extraction", "--dataset", "nope"])
     assert bad.exit_code == 1 and "unknown dataset" in bad.output
+
+
+def test_offline_hints_mined_from_train_feed_the_spacy_extractor(spacy_extractor):
+    from kgkit.eval.text2kgbench import mine_offline_hints
+
+    bench = load_bench_ontology("wikidata_tekgen", "2_music")
+    hints = mine_offline_hints(spacy_extractor.nlp, bench, load_split("wikidata_tekgen", "2_music", "train")[:300])
+    assert hints.sentences == 300 and hints.aligned > 100
+    assert hints.patterns and "PERSON" in hints.ner.get("Human", [])
+    onto = to_kgkit_ontology(bench, hints)
+    rel, phrases = next(iter(hints.patterns.items()))
+    assert set(phrases) <= set(onto.relation(rel).patterns)
