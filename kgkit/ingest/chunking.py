@@ -17,7 +17,8 @@ from kgkit.types import Chunk, Document
 
 __all__ = ["SentenceChunker", "split_sentences"]
 
-_PARA = re.compile(r"\n\s*\n")
+# Paragraph breaks: a blank line, or a line break before a list bullet ("- ", "* ", "1. ").
+_PARA = re.compile(r"\n\s*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t])")
 # End of sentence: . ! ? (optionally closing quote/bracket) + space + an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[\"'”’)\]]?\s+(?=[\"“‘(\[]?[A-ZÀ-ÖØ-Þ0-9])")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|etc|e\.g|i\.e|Inc|Ltd|Co|Corp|No|Fig|Gen|Col|Lt|Sgt|Capt|Rev|Hon)|\b[A-Z])\.$")

@@ -128,7 +128,7 @@ def _read_markdown(data: bytes, path: str) -> tuple[str, str, str | None]:
     title_m = re.search(r"^\s{0,3}#\s+(.+)$", text, re.MULTILINE)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEAD.sub("", text)
-    text = _MD_LIST.sub("", text)
+    text = _MD_LIST.sub("\n", text)  # each list item becomes its own paragraph
     text = _MD_QUOTE.sub("", text)
     text = _MD_MARKS.sub("", text)
     return text, enc, title_m.group(1).strip() if title_m else None
