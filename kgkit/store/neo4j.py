@@ -118,10 +118,10 @@ class Neo4jStore(CypherGraphStore):
             ) from err
         except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError) as err:
             self.close()
-            raise StoreUnavailableError(f"cannot reach Neo4j at {self.uri} ({err}); {START_HINT}") from err
+            raise StoreUnavailableError(f"cannot reach Neo4j at {self.uri} ({_oneline(err)}); {START_HINT}") from err
         except (neo4j.exceptions.ConfigurationError, ValueError) as err:
             self.close()
-            raise StoreUnavailableError(f"invalid Neo4j URI {self.uri!r} ({err}); use e.g. bolt://host:7687") from err
+            raise StoreUnavailableError(f"invalid Neo4j URI {self.uri!r} ({_oneline(err)}); use e.g. bolt://host:7687") from err
         if self.create_schema:
             try:
                 self.ensure_schema()
@@ -201,10 +201,14 @@ class _translate_errors:
                 raise StoreUnavailableError(f"Neo4j refused the credentials; set NEO4J_USER / NEO4J_PASSWORD: {exc.message}") from exc
             raise StoreError(f"Neo4j rejected the query ({code}): {exc.message}") from exc
         if isinstance(exc, (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)):
-            raise StoreUnavailableError(f"lost the connection to Neo4j at {self.uri} ({exc}); {START_HINT}") from exc
+            raise StoreUnavailableError(f"lost the connection to Neo4j at {self.uri} ({_oneline(exc)}); {START_HINT}") from exc
         if isinstance(exc, neo4j.exceptions.DriverError):
             raise StoreError(f"the Neo4j driver failed: {exc}") from exc
         return False
+
+
+def _oneline(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 def _neo4j() -> Any:

@@ -18,11 +18,19 @@ JAVA="${JAVA:-java}"
 NEO4J_PID_FILE="$NEO4J_DIR/run/neo4j.pid"
 NEO4J_LOG="$NEO4J_DIR/logs/console.log"
 
-neo4j_pid() {  # prints the pid of our running server, or nothing
+proc_alive() {  # true while process $1 exists and is not a zombie
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [ -n "$state" ] && [ "$state" != "Z" ] && [ "$state" != "X" ]
+}
+
+neo4j_pid() {  # prints the pid of our running server, or nothing (a killed, unreaped zombie counts as gone)
   local pid
   [ -f "$NEO4J_PID_FILE" ] || return 1
   pid="$(cat "$NEO4J_PID_FILE" 2>/dev/null)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && proc_alive "$pid" || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q CommunityEntryPoint || return 1
+  echo "$pid"
 }
 
 bolt_open() {  # true when something accepts TCP connections on the Bolt port

@@ -7,10 +7,10 @@ set -euo pipefail
 if pid="$(neo4j_pid)"; then
   kill -TERM "$pid"
   for _ in $(seq 1 120); do
-    kill -0 "$pid" 2>/dev/null || break
+    proc_alive "$pid" || break
     sleep 0.5
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if proc_alive "$pid"; then
     echo "neo4j: pid $pid did not stop within 60s; killing it" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
