@@ -107,6 +107,15 @@ class FilterIndex:
         return rows, answers[np.repeat(starts, lengths) + offsets]
 
 
+def _l1_slack(dim: int) -> float:
+    """Relative bound on |float32 sum - exact sum| of ``dim`` non-negative terms, for two such sums.
+
+    Sequential float32 summation of n non-negative terms errs by at most (n - 1) eps of the sum; kgkit's
+    and PyKEEN's values may both be off, plus one rounding of each term: (2 dim + 16) eps covers it.
+    """
+    return (2 * dim + 16) * 2.0**-24
+
+
 # (query entity ids, relation ids) -> (scores (B, num_entities) float64, scale (B,)) where scale bounds
 # the sum of absolute terms of any score in the row (for the float32 rounding bound).
 ScoreFn = Callable[["torch.Tensor", "torch.Tensor"], tuple["torch.Tensor", "torch.Tensor"]]
@@ -144,11 +153,28 @@ def _fast_scorer(model: "Model", side: str) -> ScoreFn | None:
         def transe(q: "torch.Tensor", r: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
             rr = R32[rel_ids(r, side == "head")]
             # The query vector is rounded to float32 exactly as PyKEEN does (h + r, or t - r for heads);
-            # then every score is a sum of non-negative terms and its float32 error is relative to itself.
-            x = (E32[q] + rr if tail_like else E32[q] - rr).to(torch.float64)
-            d = torch.cdist(x, E, p=float(p))
-            zero = torch.zeros(len(q), dtype=torch.float64, device=d.device)
-            return (-(d**p), zero) if power else (-d, zero)
+            # then every score is a sum of non-negative terms and its rounding error is relative to itself.
+            x = E32[q] + rr if tail_like else E32[q] - rr
+            if p == 2:  # the Gram-matrix path of cdist: float64 keeps the expansion's cancellation harmless
+                d = torch.cdist(x.to(torch.float64), E, p=2.0)
+                tol_scale = torch.zeros(len(q), dtype=torch.float64, device=d.device)
+            else:  # L1 has no matrix-multiply form; float32 halves the work and the tolerance widens
+                d = torch.cdist(x, E32, p=1.0)
+                tol_scale = torch.full((len(q),), _l1_slack(E32.shape[1]), dtype=d.dtype, device=d.device)
+            # tol_scale < 0 asks for a tolerance relative to |score| only, scaled by -tol_scale
+            return (-(d**p), -tol_scale) if power else (-d, -tol_scale)
+
+        def transe_exact(q: "torch.Tensor", r: "torch.Tensor", cand: "torch.Tensor") -> "torch.Tensor":
+            # PyKEEN's float32 arithmetic, in its order: (h + r) - t for tails, h + (r - t) for heads
+            # (tests check the results are bitwise PyKEEN's).
+            rr = R32[rel_ids(r, side == "head")]
+            if tail_like:
+                x = (E32[q] + rr)[:, None, :] + (-E32[cand])
+            else:
+                x = E32[cand] + (rr + (-E32[q]))[:, None, :]
+            return -(x.abs() ** p).sum(-1) if power else -x.norm(p=p, dim=-1)
+
+        transe.exact = transe_exact  # type: ignore[attr-defined]
 
         return transe
     if isinstance(interaction, DistMultInteraction):
@@ -276,24 +302,34 @@ class FastRankEvaluator:
         return res
 
     def _rescore_near_ties(
-        self, model: "Model", batch: "torch.Tensor", side: str, scores: "torch.Tensor", true: "torch.Tensor",
-        scale: "torch.Tensor", index: FilterIndex | None, optimistic: "torch.Tensor", pessimistic: "torch.Tensor", dev: "torch.device",
+        self, model: "Model", batch: "torch.Tensor", side: str, scorer: ScoreFn, scores: "torch.Tensor",
+        true: "torch.Tensor", scale: "torch.Tensor", index: FilterIndex | None, optimistic: "torch.Tensor",
+        pessimistic: "torch.Tensor", dev: "torch.device",
     ) -> None:
         """Re-rank, with PyKEEN's own float32 scores, the rows where rounding could flip a comparison.
 
         kgkit's float64 scores differ from PyKEEN's float32 ones by at most a few float32 ulps of the
         score's magnitude; only a candidate that close to the true score can compare differently. Rows
-        with such a candidate are re-scored with ``model.predict`` (as a sub-batch of at least two rows,
-        so PyKEEN takes the same broadcasting path as for the full batch) and ranked from those scores.
+        with such a candidate are re-ranked: where the scorer can reproduce PyKEEN's float32 arithmetic
+        (``scorer.exact``, TransE) only the near candidates are re-scored; otherwise the rows are
+        re-scored with ``model.predict`` (as a sub-batch of at least two rows, so PyKEEN takes the same
+        broadcasting path as for the full batch).
         """
         import torch
 
         col = 2 if side == "tail" else 0
-        tol = _NEAR_TIE_REL * (scale.unsqueeze(1) + true.abs())
+        if bool((scale < 0).all()):  # sums of non-negative terms: error relative to |score| (see _l1_slack)
+            tol = (-scale).unsqueeze(1) * true.abs()
+        else:
+            tol = _NEAR_TIE_REL * (scale.unsqueeze(1) + true.abs())
         near = ((scores - true).abs() <= tol).sum(1) > 1  # > 1: the true score is always near itself
         rows = torch.nonzero(near).flatten().cpu()
         self.rescored_rows += len(rows)
         if len(rows) == 0:
+            return
+        exact_fn = getattr(scorer, "exact", None)
+        if exact_fn is not None:
+            self._rerank_candidates(exact_fn, batch, side, scores, true, tol, rows, optimistic, pessimistic)
             return
         sub_rows = rows if len(rows) > 1 or batch.shape[0] == 1 else torch.cat([rows, rows])
         sub = batch[sub_rows]
@@ -311,6 +347,38 @@ class FastRankEvaluator:
         dst = rows.to(optimistic.device)
         optimistic[dst] = (exact > t_exact).sum(1) + 1
         pessimistic[dst] = (exact >= t_exact).sum(1)
+
+    @staticmethod
+    def _rerank_candidates(
+        exact_fn: Callable[..., "torch.Tensor"], batch: "torch.Tensor", side: str, scores: "torch.Tensor",
+        true: "torch.Tensor", tol: "torch.Tensor", rows: "torch.Tensor", optimistic: "torch.Tensor",
+        pessimistic: "torch.Tensor",
+    ) -> None:
+        """Rank flagged rows by comparing only the near-tie candidates with PyKEEN-exact float32 scores."""
+        import torch
+
+        col, qcol = (2, 0) if side == "tail" else (0, 2)
+        dev = scores.device
+        rows_d = rows.to(dev)
+        diff = scores[rows_d] - true[rows_d]
+        t = tol[rows_d]
+        above = (diff > t).sum(1)  # certainly above the true score, whatever the rounding
+        near = diff.abs() <= t
+        tgt = batch[rows, col].to(dev)
+        ar = torch.arange(len(rows), device=dev)
+        near[ar, tgt] = False
+        pairs = torch.nonzero(near)
+        counts = near.sum(1)
+        kmax = int(counts.max()) if len(counts) else 0
+        starts = torch.cumsum(counts, 0) - counts
+        pos = torch.arange(len(pairs), device=dev) - starts[pairs[:, 0]]
+        cand = tgt[:, None].repeat(1, kmax + 1)  # column 0: the true entity; padding repeats it
+        cand[pairs[:, 0], pos + 1] = pairs[:, 1]
+        valid = torch.arange(kmax, device=dev)[None, :] < counts[:, None]
+        ex = exact_fn(batch[rows, qcol].to(dev), batch[rows, 1].to(dev), cand)
+        t_ex, c_ex = ex[:, :1], ex[:, 1:]
+        optimistic[rows_d] = 1 + above + ((c_ex > t_ex) & valid).sum(1)
+        pessimistic[rows_d] = 1 + above + ((c_ex >= t_ex) & valid).sum(1)
 
     def _rank_batch(
         self, model: "Model", batch: "torch.Tensor", side: str, scorer: ScoreFn | None,
@@ -336,5 +404,5 @@ class FastRankEvaluator:
         pessimistic = (scores >= true).sum(1)
         candidates = (~torch.isnan(scores)).sum(1)
         if scale is not None:
-            self._rescore_near_ties(model, batch, side, scores, true, scale, index, optimistic, pessimistic, dev)
+            self._rescore_near_ties(model, batch, side, scorer, scores, true, scale, index, optimistic, pessimistic, dev)
         return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
