@@ -190,10 +190,10 @@ def label_examples(
 def resolve_ties(examples: list[TrainingExample], scorer: LearnedPathScorer | None = None) -> list[TrainingExample]:
     """Keep one of several equally good paths per question.
 
-    Paths with identical answers on one question (a director who also wrote the film) are told apart
-    by the other questions, where only one of them fits: with ``scorer`` (trained on the questions
-    whose label is unambiguous) the path it finds most probable is kept, else the path chosen most
-    often elsewhere.
+    Paths with identical answers on one question (a director who also wrote the film; a writer who
+    directed all his films) are told apart by the other questions, where only one of them fits:
+    with ``scorer`` (trained on the questions whose label is unambiguous) the path it finds most
+    probable is kept; without, the path chosen most often elsewhere, then the shortest.
     """
     freq: dict[str, float] = {}
     for e in examples:
@@ -204,11 +204,10 @@ def resolve_ties(examples: list[TrainingExample], scorer: LearnedPathScorer | No
         if len(e.paths) > 1:
             if scorer is not None:
                 s = scorer.score(e.masked_question, e.paths)
-                keep: tuple[str, ...] = (e.paths[int(np.argmax(s))],)
+                keep = e.paths[int(np.argmax(s))]
             else:
-                best = max(freq[p] for p in e.paths)
-                keep = tuple(p for p in e.paths if freq[p] == best)
-            e = TrainingExample(e.masked_question, keep, e.f1)
+                keep = min(e.paths, key=lambda p: (-freq[p], p.count("/"), p))
+            e = TrainingExample(e.masked_question, (keep,), e.f1)
         out.append(e)
     return out
 
@@ -235,7 +234,8 @@ def train_path_scorer(
 def train_on_labelled(labelled: list[TrainingExample], *, epochs: int = 8, seed: int = 0) -> LearnedPathScorer:
     """Two rounds: learn from unambiguous questions, use that to break ties, learn from all."""
     clear = [e for e in labelled if len(e.paths) == 1]
-    first = LearnedPathScorer.train(clear, epochs=epochs, seed=seed) if clear else None
+    # Too few unambiguous questions to learn from: break ties by frequency instead.
+    first = LearnedPathScorer.train(clear, epochs=epochs, seed=seed) if len(clear) >= 0.1 * len(labelled) else None
     return LearnedPathScorer.train(resolve_ties(labelled, first), epochs=epochs, seed=seed)
 
 

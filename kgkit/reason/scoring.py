@@ -167,29 +167,34 @@ def label_paths(
     max_frontier: int = 2000,
     min_f1: float = 0.5,
 ) -> tuple[tuple[str, ...], float]:
-    """The shortest relation paths from ``topics`` whose answers best match ``gold`` (F1).
+    """The relation paths from ``topics`` whose answers best match ``gold`` (F1), shortest first.
+
+    Every path reaching the best F1 is returned, whatever its length: a 3-hop question ("films by
+    the writer of X were directed by whom") can have the same answers as a 1-hop path when the writer
+    directed them all, and only the other questions tell which one the question means (see
+    ``kgkit.eval.kgqa.resolve_ties``).
 
     Returns:
-        ``(paths, f1)``; ``((), 0.0)`` when no path reaches ``min_f1``.
+        ``(paths, f1)``; ``((), f1)`` when no path reaches ``min_f1``.
     """
     gold_set = np.unique(np.asarray(gold, dtype=np.int64))
     if gold_set.shape[0] == 0 or not topics:
         return (), 0.0
     best: list[RelationPath] = []
-    best_key = (0.0, 0)
+    best_f1 = 0.0
     for cand in enumerate_relation_paths(graph, topics, max_hops=max_hops, max_frontier=max_frontier):
         hit = np.intersect1d(cand.answers, gold_set, assume_unique=True).shape[0]
         if hit == 0:
             continue
-        f1 = 2 * hit / (cand.answers.shape[0] + gold_set.shape[0])
-        key = (round(f1, 9), -len(cand.path))
-        if key > best_key:
-            best, best_key = [cand.path], key
-        elif key == best_key:
+        f1 = round(2 * hit / (cand.answers.shape[0] + gold_set.shape[0]), 9)
+        if f1 > best_f1:
+            best, best_f1 = [cand.path], f1
+        elif f1 == best_f1:
             best.append(cand.path)
-    if best_key[0] < min_f1:
-        return (), best_key[0]
-    return tuple(sorted(path_to_names(graph, p) for p in best)), best_key[0]
+    if best_f1 < min_f1:
+        return (), best_f1
+    best.sort(key=lambda p: (len(p), p))
+    return tuple(path_to_names(graph, p) for p in best), best_f1
 
 
 class LearnedPathScorer:
@@ -254,14 +259,26 @@ class LearnedPathScorer:
             for p in e.paths:
                 target[r, lab[p]] = 1.0 / len(e.paths)
         torch.manual_seed(seed)
-        emb = torch.nn.Embedding(len(vocab) + 1, len(labels), padding_idx=pad).to(device)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the model is tiny: thread hand-offs cost more than they save
+        try:
+            w, b = cls._fit(torch, inputs, target, len(vocab), pad, epochs=epochs, lr=lr, batch_size=batch_size,
+                            weight_decay=weight_decay, seed=seed, device=device)
+        finally:
+            torch.set_num_threads(threads)
+        return cls(vocab, labels, w, b)
+
+    @staticmethod
+    def _fit(torch, inputs, target, n_vocab, pad, *, epochs, lr, batch_size, weight_decay, seed, device):  # noqa: ANN001, ANN205
+        n, n_labels = target.shape
+        emb = torch.nn.Embedding(n_vocab + 1, n_labels, padding_idx=pad).to(device)
         torch.nn.init.zeros_(emb.weight)
-        bias = torch.nn.Parameter(torch.zeros(len(labels), device=device))
+        bias = torch.nn.Parameter(torch.zeros(n_labels, device=device))
         opt = torch.optim.Adam(list(emb.parameters()) + [bias], lr=lr, weight_decay=weight_decay)
         gen = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
-            order = torch.randperm(len(examples), generator=gen)
-            for b in range(0, len(examples), batch_size):
+            order = torch.randperm(n, generator=gen)
+            for b in range(0, n, batch_size):
                 rows = order[b : b + batch_size]
                 logits = emb(inputs[rows].to(device)).sum(1) + bias
                 loss = -(target[rows].to(device) * torch.log_softmax(logits, dim=1)).sum(1).mean()
@@ -269,7 +286,7 @@ class LearnedPathScorer:
                 loss.backward()
                 opt.step()
         w = emb.weight.detach().cpu().numpy()[:pad].astype(np.float32)
-        return cls(vocab, labels, w, bias.detach().cpu().numpy().astype(np.float32))
+        return w, bias.detach().cpu().numpy().astype(np.float32)
 
     # -- inference -----------------------------------------------------------------------------
     def log_probs(self, masked_question: str) -> np.ndarray:

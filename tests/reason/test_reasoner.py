@@ -18,9 +18,11 @@ def trained(movies, data_dir):
 def test_weak_labels_find_the_known_paths(movies):
     g = movies
     paths, f1 = label_paths(g, [g.node_id("Michael Mann")], [g.node_id(n) for n in ("Heat", "Thief", "Collateral")])
-    assert paths == ("directed_by^-1",) and f1 == 1.0
+    assert paths[0] == "directed_by^-1" and f1 == 1.0
+    # every path with the best F1 is kept (shortest first); ties are broken across questions later
+    assert all(p.count("/") >= 0 for p in paths) and len(set(paths)) == len(paths)
     paths, _ = label_paths(g, [g.node_id("Al Pacino")], [g.node_id("1995"), g.node_id("1972")])
-    assert paths == ("starred_actors^-1/release_year",)
+    assert paths[0] == "starred_actors^-1/release_year"
 
 
 def test_learned_reasoner_answers_held_out_questions(movies, trained):
