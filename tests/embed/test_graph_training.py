@@ -145,3 +145,15 @@ def test_cli_errors_are_one_line_with_fix(tmp_path):
     assert "kgkit embed train" in r.output
     r = runner.invoke(app, ["embed", "train", "--dataset", "nope", "--run-dir", str(tmp_path / "r")])
     assert r.exit_code == 1 and "choose one of" in r.output
+
+
+def test_eval_kge_cli_matches_training_metrics(tmp_path):
+    run = tmp_path / "nations"
+    res = train_kge(run_dir=run, dataset="nations", model="DistMult", model_kwargs={"embedding_dim": 16},
+                    training_kwargs={"num_epochs": 2, "batch_size": 512, "use_tqdm": False}, device="cpu",
+                    evaluation_batch_size=64, evaluate_on="test")
+    r = runner.invoke(app, ["eval", "kge", str(run), "--split", "test", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["both.mrr"] == pytest.approx(res.metrics["both.mrr"], abs=1e-6)
+    assert out["both.hits@10"] == pytest.approx(res.metrics["both.hits@10"], abs=1e-6)
