@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="score only the first N questions of each part")
     ap.add_argument("--skip-full", action="store_true", help="do not score the full dev files")
     ap.add_argument("--save-scorer", default=None)
+    ap.add_argument("--min-path-prob", nargs="+", type=float, default=[0.05, 0.01],
+                    help="values compared on the tune part; the first is used for the full dev files")
     ap.add_argument("--json", default=None, help="write all figures to this JSON file")
     args = ap.parse_args()
 
@@ -82,25 +84,27 @@ def main() -> None:
     if args.save_scorer:
         scorer.save(args.save_scorer)
 
-    factory = ReasonerFactory(graph, scorer=scorer)
-    factory._shared.warm_up()  # noqa: SLF001
     results = []
-    for h in args.hops:
-        parts = [("tune (held out)", splits[h][1])]
-        if not args.skip_full:
-            parts.append(("full dev", files[h]))
-        for part, items in parts:
-            items = items[: args.limit] if args.limit else items
-            rep = evaluate(items, factory, name=f"{h}-hop {part}")
-            d = rep.as_dict()
-            d.pop("failures")
-            results.append(d)
-            print(f"{h}-hop {part:16s} n={rep.questions:6d} Hits@1={rep.hits_at_1:6.2f} Hits@5={rep.hits_at_5:6.2f} "
-                  f"F1={rep.f1:6.2f} recall={rep.retrieval_recall:6.2f} no_answer={rep.no_answer:4d} "
-                  f"p50={rep.latency_p50_ms:.2f}ms p95={rep.latency_p95_ms:.2f}ms", flush=True)
-            if part.startswith("tune"):
-                for f in rep.failures[:3]:
-                    print("   miss:", f, flush=True)
+    for k, mpp in enumerate(args.min_path_prob):
+        factory = ReasonerFactory(graph, scorer=scorer, min_path_prob=mpp)
+        factory._shared.warm_up()  # noqa: SLF001
+        for h in args.hops:
+            parts = [("tune (held out)", splits[h][1])]
+            if not args.skip_full and k == 0:
+                parts.append(("full dev", files[h]))
+            for part, items in parts:
+                items = items[: args.limit] if args.limit else items
+                rep = evaluate(items, factory, name=f"{h}-hop {part}")
+                d = rep.as_dict()
+                d.pop("failures")
+                d["min_path_prob"] = mpp
+                results.append(d)
+                print(f"min_path_prob={mpp} {h}-hop {part:16s} n={rep.questions:6d} Hits@1={rep.hits_at_1:6.2f} "
+                      f"Hits@5={rep.hits_at_5:6.2f} F1={rep.f1:6.2f} recall={rep.retrieval_recall:6.2f} "
+                      f"no_answer={rep.no_answer:4d} p50={rep.latency_p50_ms:.2f}ms p95={rep.latency_p95_ms:.2f}ms", flush=True)
+                if part.startswith("tune") and k == 0:
+                    for f in rep.failures[:3]:
+                        print("   miss:", f, flush=True)
     out["results"] = results
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
