@@ -83,6 +83,24 @@ def naive_write(store: Neo4jStore, triples: list[Triple], *, time_box_s: float) 
     return n, time.perf_counter() - t0
 
 
+def time_phases(store: Neo4jStore) -> dict[str, float]:
+    """Wrap ``store._run`` to add up wall time per kind of statement (entities, facts, evidence)."""
+    phases: dict[str, float] = {"entities": 0.0, "facts": 0.0, "evidence": 0.0, "other": 0.0}
+    inner = store._run
+
+    def run(cypher: str, params: Any = None, *, write: bool = True) -> list[dict[str, Any]]:
+        t0 = time.perf_counter()
+        try:
+            return inner(cypher, params, write=write)
+        finally:
+            kind = ("facts" if "MERGE (s)-[r:" in cypher else "evidence" if "MERGE (e:Evidence" in cypher
+                    else "entities" if "MERGE (n:Entity" in cypher else "other")
+            phases[kind] += time.perf_counter() - t0
+
+    store._run = run  # type: ignore[method-assign]
+    return phases
+
+
 def server_rss_mib(port: int) -> float | None:
     """RSS of the Java process listening on ``port`` (the project-local server), if we can see it."""
     try:
@@ -97,6 +115,15 @@ def server_rss_mib(port: int) -> float | None:
     return None
 
 
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--uri", default=None, help="Neo4j URI (default NEO4J_URI or bolt://127.0.0.1:7687); WIPED")
@@ -107,7 +134,9 @@ def main() -> None:
     ap.add_argument("--naive-time-box", type=float, default=180.0, help="stop the naive path after this many seconds")
     args = ap.parse_args()
 
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}")
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}, "
+          f"neo4j driver {_version('neo4j')}, neo4j-rust-ext {_version('neo4j-rust-ext')}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
     triples = make_graph(args.entities, args.facts)
     print(f"generated {len(triples):,} triples over {args.entities:,} entities in {time.perf_counter() - t0:.1f}s (not timed below)")
@@ -124,6 +153,7 @@ def main() -> None:
               f"extrapolated to {len(triples):,}: {len(triples) / naive_rate / 60:.0f} min")
         store.clear()
 
+        phases = time_phases(store)
         t0 = time.perf_counter()
         res = store.write_triples(triples)
         s_batched = time.perf_counter() - t0
@@ -132,16 +162,19 @@ def main() -> None:
         print(f"batched UNWIND (batch {args.batch_size}): {res.entities:,} entities + {res.facts:,} facts + "
               f"{res.evidence:,} evidence in {s_batched:.1f}s = {batched_rate:,.0f} rels/s "
               f"({(res.entities + res.facts + res.evidence) / s_batched:,.0f} graph elements/s)")
+        print("  of which, in the server round trips: " + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if v)
+              + f"; relationship batches alone: {res.facts / phases['facts']:,.0f} rels/s")
         assert (stats.entities, stats.facts, stats.evidence) == (args.entities, res.facts, res.evidence), stats
         print(f"store after batched write: {stats.entities:,} entities, {stats.facts:,} facts, {stats.evidence:,} evidence")
 
+        again = triples[:50_000]
         t0 = time.perf_counter()
-        store.write_triples(triples[:50_000])
+        store.write_triples(again)
         s_re = time.perf_counter() - t0
         after = store.stats()
         assert (after.entities, after.facts, after.evidence) == (stats.entities, stats.facts, stats.evidence)
-        print(f"idempotent re-write of 50,000 existing triples: {s_re:.1f}s = {50_000 / s_re:,.0f} rels/s, counts unchanged")
-        print(f"RATIO batched / naive: {batched_rate / naive_rate:.0f}x")
+        print(f"idempotent re-write of {len(again):,} existing triples: {s_re:.1f}s = {len(again) / s_re:,.0f} rels/s, counts unchanged")
+        print(f"RATIO batched / naive: {batched_rate / naive_rate:.0f}x (load average now {os.getloadavg()[0]:.2f})")
         port = int((store.uri.rsplit(":", 1)[-1]).strip("/") or 7687)
         rss = server_rss_mib(port)
         if rss is not None:

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from kgkit.errors import DependencyMissingError, ReadOnlyQueryError, StoreError, StoreUnavailableError
 from kgkit.store import cypher as Q
-from kgkit.store.base import DEFAULT_BATCH_SIZE, CypherGraphStore
+from kgkit.store.base import CypherGraphStore
 
 __all__ = ["Neo4jStore", "default_uri", "START_HINT"]
 
@@ -34,6 +34,8 @@ START_HINT = (
     "start the project's server with scripts/neo4j/start.sh, or point kgkit at yours with "
     "NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE"
 )
+
+NEO4J_BATCH_SIZE = 5000
 
 # Schema statements are Neo4j 5 syntax (FalkorDB has its own in kgkit.store.embedded). Names are
 # fixed so that IF NOT EXISTS makes them idempotent.
@@ -59,7 +61,8 @@ class Neo4jStore(CypherGraphStore):
         password: password; default ``NEO4J_PASSWORD``. Without one, no credentials are sent
             (right for the local test server, which runs with auth disabled).
         database: database name; default ``NEO4J_DATABASE`` or the server's default database.
-        batch_size: rows per ``UNWIND`` batch (one transaction each).
+        batch_size: rows per ``UNWIND`` batch (one transaction each). 5,000 measured ~15% faster
+            than 1,000 here (benchmarks/neo4j_write.py) and needs only a few MB of transaction memory.
         max_transaction_retry_time: seconds the driver keeps retrying a failed transaction.
         connection_timeout: seconds to wait for a connection.
         create_schema: create constraints and indexes in :meth:`open` (needs schema rights).
@@ -74,7 +77,7 @@ class Neo4jStore(CypherGraphStore):
         password: str | None = None,
         database: str | None = None,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int = NEO4J_BATCH_SIZE,
         max_transaction_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
         create_schema: bool = True,
