@@ -54,7 +54,9 @@ def make_graph(n_entities: int, n_facts: int, *, seed: int = 7, n_docs: int = 50
 
 def naive_write(store: Neo4jStore, triples: list[Triple], *, time_box_s: float) -> tuple[int, float]:
     """One transaction per triple; returns (triples written, seconds)."""
-    from kgkit.store.base import _evidence_row  # the same evidence payload the batched path writes
+    from kgkit.store.base import (
+        _evidence_row,  # the same evidence payload the batched path writes
+    )
     from kgkit.types import Evidence
 
     def entity_stmt(label: str) -> str:

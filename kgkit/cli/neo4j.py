@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -31,7 +31,7 @@ DatabaseOpt = typer.Option(None, "--database", help="Database (default: NEO4J_DA
 PortOpt = typer.Option(None, "--port", help="Bolt port of the local server (default: NEO4J_PORT, else 7687).")
 
 
-def _script(name: str, port: Optional[int]) -> None:
+def _script(name: str, port: int | None) -> None:
     path = SCRIPTS / name
     if not path.exists():
         fail(f"{path} is missing: the local server scripts ship with the kgkit source tree; "
@@ -43,18 +43,18 @@ def _script(name: str, port: Optional[int]) -> None:
 
 
 @neo4j_app.command("start")
-def start_cmd(port: Optional[int] = PortOpt) -> None:
+def start_cmd(port: int | None = PortOpt) -> None:
     """Build (first time, with Maven) and start the project's Neo4j 5.26 server; wait until it answers."""
     _script("start.sh", port)
 
 
 @neo4j_app.command("stop")
-def stop_cmd(port: Optional[int] = PortOpt) -> None:
+def stop_cmd(port: int | None = PortOpt) -> None:
     """Stop the project's Neo4j server."""
     _script("stop.sh", port)
 
 
-def _open(uri: Optional[str], user: Optional[str], password: Optional[str], database: Optional[str], **kw: Any) -> Any:
+def _open(uri: str | None, user: str | None, password: str | None, database: str | None, **kw: Any) -> Any:
     from kgkit.errors import KgkitError
     from kgkit.store.neo4j import Neo4jStore
 
@@ -67,8 +67,8 @@ def _open(uri: Optional[str], user: Optional[str], password: Optional[str], data
 
 
 @neo4j_app.command("status")
-def status_cmd(uri: Optional[str] = UriOpt, user: Optional[str] = UserOpt, password: Optional[str] = PasswordOpt,
-               database: Optional[str] = DatabaseOpt) -> None:
+def status_cmd(uri: str | None = UriOpt, user: str | None = UserOpt, password: str | None = PasswordOpt,
+               database: str | None = DatabaseOpt) -> None:
     """Connect, and print the server version, the database and what kgkit stored there."""
     from kgkit.errors import KgkitError
 
@@ -86,8 +86,8 @@ def status_cmd(uri: Optional[str] = UriOpt, user: Optional[str] = UserOpt, passw
 
 
 @neo4j_app.command("schema")
-def schema_cmd(uri: Optional[str] = UriOpt, user: Optional[str] = UserOpt, password: Optional[str] = PasswordOpt,
-               database: Optional[str] = DatabaseOpt) -> None:
+def schema_cmd(uri: str | None = UriOpt, user: str | None = UserOpt, password: str | None = PasswordOpt,
+               database: str | None = DatabaseOpt) -> None:
     """Create kgkit's uniqueness constraints and indexes (also done automatically on first use)."""
     from kgkit.errors import KgkitError
 

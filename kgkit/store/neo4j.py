@@ -22,13 +22,19 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from kgkit.errors import DependencyMissingError, ReadOnlyQueryError, StoreError, StoreUnavailableError
+from kgkit.errors import (
+    DependencyMissingError,
+    ReadOnlyQueryError,
+    StoreError,
+    StoreUnavailableError,
+)
 from kgkit.store import cypher as Q
 from kgkit.store.base import CypherGraphStore
 
-__all__ = ["Neo4jStore", "default_uri", "START_HINT"]
+__all__ = ["START_HINT", "Neo4jStore", "default_uri"]
 
 START_HINT = (
     "start the project's server with scripts/neo4j/start.sh, or point kgkit at yours with "
@@ -93,7 +99,7 @@ class Neo4jStore(CypherGraphStore):
         self._driver: Any = None
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> "Neo4jStore":
+    def from_env(cls, **kwargs: Any) -> Neo4jStore:
         """A store configured from ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``/``NEO4J_DATABASE``."""
         return cls(**kwargs)
 

@@ -23,14 +23,15 @@ executed) and in relation names / labels (refused with :class:`UnsafeIdentifierE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from kgkit.errors import ReadOnlyQueryError, UnsafeIdentifierError
 from kgkit.store.base import GraphStore
 from kgkit.types import Document, Entity, Evidence, Provenance, Span, Triple
 
-__all__ = ["CHECKS", "GraphStoreConformance", "run_conformance", "make_triple", "make_document", "HOSTILE_NAMES", "UNICODE_NAMES"]
+__all__ = ["CHECKS", "HOSTILE_NAMES", "UNICODE_NAMES", "GraphStoreConformance", "make_document", "make_triple", "run_conformance"]
 
 HOSTILE_NAMES = (
     "x'}) DETACH DELETE n //",
