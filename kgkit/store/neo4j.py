@@ -49,7 +49,9 @@ _CONSTRAINT = "CREATE CONSTRAINT kgkit_{name} IF NOT EXISTS FOR (n:{label}) REQU
 _INDEX = "CREATE INDEX kgkit_{name} IF NOT EXISTS FOR (n:{label}) ON (n.{key})"
 
 # Deleting everything in one transaction needs heap proportional to the graph; batches do not.
+# The scoped ``CALL (n)`` form needs Neo4j >= 5.23; older 5.x servers get the importing-WITH form.
 _CLEAR_IN_BATCHES = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+_CLEAR_IN_BATCHES_OLD = "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 
 
 def default_uri() -> str:
@@ -161,7 +163,12 @@ class Neo4jStore(CypherGraphStore):
 
     def clear(self) -> None:
         """Delete every node and relationship, in batches so that big graphs fit in the heap."""
-        self._run_autocommit(_CLEAR_IN_BATCHES)
+        try:
+            self._run_autocommit(_CLEAR_IN_BATCHES)
+        except StoreError as err:
+            if "SyntaxError" not in str(err):
+                raise
+            self._run_autocommit(_CLEAR_IN_BATCHES_OLD)
 
     # -- execution ------------------------------------------------------------------------------
     def _session(self, **kwargs: Any) -> Any:
