@@ -60,7 +60,7 @@ def main() -> None:
 
     fast = FastRankEvaluator(batch_size=args.batch_size)
     ours = fast.evaluate(model, valid, additional_filter_triples=filt)
-    print(f"kgkit FastRankEvaluator: {ours.seconds:.1f} s (rows re-scored near ties: {fast.rescored_rows})  MRR {ours.metrics['both.mrr']:.6f} "
+    print(f"kgkit FastRankEvaluator: {ours.seconds:.1f} s (rows with near-tie candidates re-ranked exactly: {fast.rescored_rows})  MRR {ours.metrics['both.mrr']:.6f} "
           f"H@1 {ours.metrics['both.hits@1']:.6f} H@10 {ours.metrics['both.hits@10']:.6f}")
     out = {"ours_s": ours.seconds, "rescored_rows": fast.rescored_rows, "ours": ours.metrics, "train_s": train_s, "n_valid": len(valid),
            "dim": args.dim, "norm": args.norm, "epochs": args.epochs, "machine": platform.machine(),

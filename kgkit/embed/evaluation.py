@@ -318,18 +318,11 @@ class FastRankEvaluator:
         import torch
 
         col = 2 if side == "tail" else 0
-        if bool((scale < 0).all()):  # sums of non-negative terms: error relative to |score| (see _l1_slack)
-            tol = (-scale).unsqueeze(1) * true.abs()
-        else:
-            tol = _NEAR_TIE_REL * (scale.unsqueeze(1) + true.abs())
+        tol = self._tolerance(scale, true)
         near = ((scores - true).abs() <= tol).sum(1) > 1  # > 1: the true score is always near itself
         rows = torch.nonzero(near).flatten().cpu()
         self.rescored_rows += len(rows)
         if len(rows) == 0:
-            return
-        exact_fn = getattr(scorer, "exact", None)
-        if exact_fn is not None:
-            self._rerank_candidates(exact_fn, batch, side, scores, true, tol, rows, optimistic, pessimistic)
             return
         sub_rows = rows if len(rows) > 1 or batch.shape[0] == 1 else torch.cat([rows, rows])
         sub = batch[sub_rows]
@@ -349,12 +342,22 @@ class FastRankEvaluator:
         pessimistic[dst] = (exact >= t_exact).sum(1)
 
     @staticmethod
+    def _tolerance(scale: "torch.Tensor", true: "torch.Tensor") -> "torch.Tensor":
+        """Per-row distance to the true score within which float32 rounding may flip a comparison."""
+        if bool((scale < 0).all()):  # sums of non-negative terms: error relative to |score| (see _l1_slack)
+            return (-scale).unsqueeze(1) * true.abs()
+        return _NEAR_TIE_REL * (scale.unsqueeze(1) + true.abs())
+
+    @staticmethod
     def _rerank_candidates(
         exact_fn: Callable[..., "torch.Tensor"], batch: "torch.Tensor", side: str, scores: "torch.Tensor",
         true: "torch.Tensor", tol: "torch.Tensor", rows: "torch.Tensor", optimistic: "torch.Tensor",
         pessimistic: "torch.Tensor",
-    ) -> None:
-        """Rank flagged rows by comparing only the near-tie candidates with PyKEEN-exact float32 scores."""
+    ) -> int:
+        """Rank ``rows`` comparing only near-tie candidates with PyKEEN-exact float32 scores.
+
+        Returns the number of rows that had at least one near-tie candidate.
+        """
         import torch
 
         col, qcol = (2, 0) if side == "tail" else (0, 2)
@@ -379,6 +382,7 @@ class FastRankEvaluator:
         t_ex, c_ex = ex[:, :1], ex[:, 1:]
         optimistic[rows_d] = 1 + above + ((c_ex > t_ex) & valid).sum(1)
         pessimistic[rows_d] = 1 + above + ((c_ex >= t_ex) & valid).sum(1)
+        return int((counts > 0).sum())
 
     def _rank_batch(
         self, model: "Model", batch: "torch.Tensor", side: str, scorer: ScoreFn | None,
@@ -400,9 +404,18 @@ class FastRankEvaluator:
             scores[torch.from_numpy(r).to(scores.device), torch.from_numpy(e).to(scores.device)] = float("nan")
             scores[rows, target] = true
         true = true.unsqueeze(1)
+        candidates = (~torch.isnan(scores)).sum(1)
+        exact_fn = getattr(scorer, "exact", None)
+        if exact_fn is not None and scale is not None:
+            # one pass: certainly-above counts for every row, exact comparisons for near candidates
+            optimistic = torch.empty(batch.shape[0], dtype=torch.long, device=scores.device)
+            pessimistic = torch.empty_like(optimistic)
+            tol = self._tolerance(scale, true)
+            self.rescored_rows += self._rerank_candidates(
+                exact_fn, batch, side, scores, true, tol, torch.arange(batch.shape[0]), optimistic, pessimistic)
+            return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
         optimistic = (scores > true).sum(1) + 1
         pessimistic = (scores >= true).sum(1)
-        candidates = (~torch.isnan(scores)).sum(1)
         if scale is not None:
             self._rescore_near_ties(model, batch, side, scorer, scores, true, scale, index, optimistic, pessimistic, dev)
         return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
