@@ -74,3 +74,26 @@ def test_rank_metrics():
     m = rank_metrics(np.array([1.0, 2.0, 4.0, 10.5], dtype=np.float32), ks=(1, 10))
     assert m["mrr"] == pytest.approx((1 + 0.5 + 0.25 + 1 / 10.5) / 4)
     assert m["hits@1"] == 0.25 and m["hits@10"] == 0.75
+
+
+@pytest.mark.parametrize("model_name,kwargs", [
+    ("TransE", {}), ("TransE", {"scoring_fct_norm": 2}), ("DistMult", {}), ("RotatE", {}),
+])
+def test_near_ties_are_ranked_with_pykeens_rounding(model_name, kwargs):
+    """Entities a few ulps apart: float32 rounding decides the ranks, and ours must equal PyKEEN's."""
+    from pykeen.models import model_resolver
+
+    ds = load_bundled_dataset("nations")
+    model = model_resolver.make(model_name, triples_factory=ds.training, embedding_dim=32, random_seed=1, **kwargs)
+    emb = model.entity_representations[0]._embeddings.weight
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(0)
+        noise = torch.randn(emb.shape, generator=g) * 1e-6
+        emb[:] = emb[0] + noise.to(emb.dtype)
+    ev, res = _pykeen_ranks(model, ds, 50)
+    fast = FastRankEvaluator(batch_size=50)
+    ours = fast.evaluate(model, ds.validation.mapped_triples, additional_filter_triples=[ds.training.mapped_triples])
+    assert fast.rescored_rows > 0  # the near-tie path was exercised
+    for side in ("head", "tail"):
+        for rt, mine in (("optimistic", ours.optimistic[side]), ("pessimistic", ours.pessimistic[side])):
+            assert np.array_equal(np.concatenate(ev.ranks[side, rt]), mine), (side, rt)
