@@ -56,9 +56,10 @@ def corpus(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
-def _ingest(store: Any, extractor: MemoExtractor, sample_dir: Path, ledger_path: Path):
+def _ingest(store: Any, extractor: MemoExtractor, sample_dir: Path, ledger_path: Path, **kwargs: Any):
     with Ledger(ledger_path) as ledger:
-        return ingest_folder(sample_dir, store=store, extractor=extractor, ontology=load_ontology(), ledger=ledger)
+        return ingest_folder(sample_dir, store=store, extractor=extractor, ontology=load_ontology(), ledger=ledger,
+                             **kwargs)
 
 
 def _graph(store: Any) -> tuple[Any, set[str], set[str], int]:
@@ -89,19 +90,22 @@ def test_sample_corpus_same_counts_in_embedded_and_neo4j(neo4j_reference, extrac
 
 
 class KillingNeo4jStore(Neo4jStore):
-    """Kills the server (SIGKILL) just before the ``kill_at``-th relationship batch is sent."""
+    """Kills the server (SIGKILL) in the middle of the second ``write_triples`` call: after its
+    entity batches were committed, just before its first relationship batch is sent."""
 
-    def __init__(self, *args: Any, pid: int, kill_at: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pid: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pid, self.kill_at, self.fact_batches, self.killed = pid, kill_at, 0, False
+        self.pid, self.write_calls, self.killed = pid, 0, False
+
+    def write_triples(self, *args: Any, **kwargs: Any) -> Any:
+        self.write_calls += 1
+        return super().write_triples(*args, **kwargs)
 
     def _run(self, cypher: str, params: Any = None, *, write: bool = True) -> list[dict[str, Any]]:
-        if write and "MERGE (s)-[r:" in cypher:
-            self.fact_batches += 1
-            if self.fact_batches == self.kill_at and not self.killed:
-                os.kill(self.pid, signal.SIGKILL)
-                _wait_dead(self.pid)
-                self.killed = True
+        if write and "MERGE (s)-[r:" in cypher and self.write_calls == 2 and not self.killed:
+            os.kill(self.pid, signal.SIGKILL)
+            _wait_dead(self.pid)
+            self.killed = True
         return super()._run(cypher, params, write=write)
 
 
@@ -127,10 +131,10 @@ def test_kill_neo4j_mid_ingest_then_rerun_gives_identical_graph(neo4j_reference,
         proc = run_script(START_SCRIPT, port=port, neo4j_dir=server_dir)
         assert proc.returncode == 0, f"scripts/neo4j/start.sh failed:\n{proc.stdout}\n{proc.stderr}"
         pid = int((server_dir / "run" / "neo4j.pid").read_text())
-        store = KillingNeo4jStore(uri, pid=pid, kill_at=25, batch_size=50, max_transaction_retry_time=2)
+        store = KillingNeo4jStore(uri, pid=pid, batch_size=50, max_transaction_retry_time=2)
         store.open()
         with pytest.raises(StoreError):
-            _ingest(store, extractor, corpus, ledger_path)
+            _ingest(store, extractor, corpus, ledger_path, batch_documents=8)  # several writes, kill in the 2nd
         store.close()
         assert store.killed and not neo4j_reachable(uri), "the server must be down after SIGKILL"
 
@@ -139,7 +143,7 @@ def test_kill_neo4j_mid_ingest_then_rerun_gives_identical_graph(neo4j_reference,
         with Neo4jStore(uri) as restarted:
             partial = restarted.stats()
             assert 0 < partial.facts < neo4j_reference[0].facts, "the kill must land in the middle of the ingest"
-            report = _ingest(restarted, extractor, corpus, ledger_path)
+            report = _ingest(restarted, extractor, corpus, ledger_path, batch_documents=8)
             assert report.unchanged > 0 and report.processed > 0, "the rerun resumes: done documents are skipped"
             after = _graph(restarted)
     finally:
