@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--price-prompt", type=float, default=0.15, help="per million prompt tokens")
     ap.add_argument("--price-completion", type=float, default=0.60, help="per million completion tokens")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--out", default=None, help="JSON output (default benchmarks/results/llm_accounting.json)")
     args = ap.parse_args()
 
     from kgkit.extract.llm_extractor import LLMExtractor
@@ -116,6 +117,8 @@ def main() -> None:
             "tokens_per_chunk": round(st.total_tokens / chunks, 1), "facts": rep.triples, "failed_chunks": rep.failed_chunks,
             "cost": round(st.cost, 6), "cost_per_1000_docs": round(st.cost / docs * 1000, 4), "wall_s": round(wall, 2),
             "endpoint_seconds_summed": round(st.as_dict()["total"]["seconds"], 2),
+            # > 1 means calls overlapped: the summed time of all calls over the run's wall time
+            "effective_parallelism": round(st.as_dict()["total"]["seconds"] / max(wall, 1e-9), 2),
         }
         est = dry.dry_run_estimate or {}
         figures["dry_run_estimate"] = {k: est.get(k) for k in ("calls", "prompt_tokens", "completion_tokens", "tokens", "cost")}
@@ -161,7 +164,7 @@ def main() -> None:
                                  "tokens_over_clean_run": round(s4.total_tokens / max(1, st.total_tokens), 3)}
 
     print(json.dumps(figures, indent=2))
-    out = REPO / "benchmarks" / "results" / "llm_accounting.json"
+    out = Path(args.out) if args.out else REPO / "benchmarks" / "results" / "llm_accounting.json"
     out.write_text(json.dumps({"command": " ".join(sys.argv), "figures": figures}, indent=2), encoding="utf-8")
     print(f"wrote {out}")
 
