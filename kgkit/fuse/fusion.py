@@ -27,13 +27,13 @@ from typing import Any, Mapping, Sequence
 from kgkit.errors import ConfigError
 from kgkit.fuse import cypher as Q
 from kgkit.fuse.blocking import BlockingParams
-from kgkit.fuse.conflicts import ConflictParams, collect_items, conflict_rows, fact_updates
+from kgkit.fuse.conflicts import ConflictParams, claims_for, collect_items, conflict_rows, fact_updates
 from kgkit.fuse.errors import FusionError, NothingToUndoError
-from kgkit.fuse.graph import build_views, load_snapshot
+from kgkit.fuse.graph import GraphSnapshot, build_views, load_snapshot
 from kgkit.fuse.journal import Journal, restore_journal
 from kgkit.fuse.merge import apply_clusters, decision_rows
 from kgkit.fuse.policies import MajorityVote, make_policy
-from kgkit.fuse.resolution import Adjudicator, resolve_entities
+from kgkit.fuse.resolution import Adjudicator, Cluster, resolve_entities
 from kgkit.fuse.scoring import ScoringParams
 from kgkit.ontology import Ontology
 from kgkit.store.base import GraphStore
@@ -155,51 +155,31 @@ def fuse_graph(
     if p.source_priors and p.policy != "majority":
         policy_kwargs.setdefault("source_priors", dict(p.source_priors))
     policy = make_policy(p.policy, **policy_kwargs)
+    if adjudicator is None and p.adjudicate:
+        from kgkit.fuse.adjudicate import llm_adjudicator
+
+        adjudicator = llm_adjudicator(**dict(p.llm))
     t0 = time.perf_counter()
     run_id = _new_run_id()
     journal = Journal(store, run_id)
     snap = load_snapshot(store)
     n_before = len(snap.entities)
-    clusters, cand, scored, rejected = [], 0, 0, 0
-    merged = {"entities_merged": 0}
-    decisions: list[dict[str, Any]] = []
-    if adjudicator is None and p.adjudicate:
-        from kgkit.fuse.adjudicate import llm_adjudicator
-
-        adjudicator = llm_adjudicator(**dict(p.llm))
-    if p.resolve and len(snap.entities) > 1:
-        if embedder is None and p.use_embeddings:
-            from kgkit.fuse.embeddings import NameEmbedder
-
-            embedder = NameEmbedder(device=p.device)
-        res = resolve_entities(
-            build_views(snap, ontology), ontology=ontology,
-            scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
-            blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
-            embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
-            cannot_link=[tuple(x) for x in p.cannot_link], skip_types=tuple(p.skip_types),
-        )
-        clusters, cand, scored, rejected = res.clusters, res.candidate_pairs, res.scored_pairs, len(res.rejected)
-        decisions = decision_rows(run_id, clusters, snap)
-        if not p.dry_run and clusters:
-            _start_run(store, run_id, p)
-            merged = apply_clusters(store, snap, clusters, journal)
-            snap = load_snapshot(store)
+    step = _resolve_step(store, ontology, snap, p, run_id, journal, adjudicator, embedder)
+    snap = step.snap
     cparams = ConflictParams(publishers=dict(p.publishers), source_dates=dict(p.source_dates),
                              recency_half_life_days=p.recency_half_life_days,
                              containment_relations=tuple(p.containment_relations))
     items = collect_items(snap, ontology, cparams)
-    from kgkit.fuse.conflicts import claims_for
-
     claims = claims_for(items, cparams)
     result = policy.resolve(claims)
-    baseline = MajorityVote().resolve(claims)
-    crow = conflict_rows(run_id, items, result, baseline, p.policy)
+    crow = conflict_rows(run_id, items, result, MajorityVote().resolve(claims), p.policy)
+    n_merged = sum(len(c.members) - 1 for c in step.clusters)
     report = FusionReport(
-        run_id=run_id, entities_before=n_before, entities_after=len(snap.entities) if not p.dry_run else n_before - sum(len(c.members) - 1 for c in clusters),
-        candidate_pairs=cand, scored_pairs=scored, clusters=len(clusters), merged=merged, conflicts=len(crow),
+        run_id=run_id, entities_before=n_before, entities_after=n_before - n_merged,
+        candidate_pairs=step.candidate_pairs, scored_pairs=step.scored_pairs, clusters=len(step.clusters),
+        merged=step.merged, conflicts=len(crow),
         conflicts_changed_by_policy=sum(1 for c in crow if c["chosen"] != c["majority_choice"]),
-        rejected_pairs=rejected, seconds=0.0, dry_run=p.dry_run, decisions=decisions, conflict_rows=crow,
+        rejected_pairs=step.rejected, seconds=0.0, dry_run=p.dry_run, decisions=step.decisions, conflict_rows=crow,
     )
     if not p.dry_run:
         if not _run_exists(store, run_id):
@@ -211,10 +191,45 @@ def fuse_graph(
         _write_log(store, report, result.reliability)
     report.seconds = round(time.perf_counter() - t0, 3)
     if not p.dry_run:
-        store.query(Q.UPDATE_RUN, {"id": run_id, "props": {"seconds": report.seconds, "status": "done",
-                                                            "counts": json.dumps(report.summary(), default=str)}},
-                    write=True)
+        props = {"seconds": report.seconds, "status": "done", "counts": json.dumps(report.summary(), default=str)}
+        store.query(Q.UPDATE_RUN, {"id": run_id, "props": props}, write=True)
     return report
+
+
+@dataclass
+class _ResolveStep:
+    snap: GraphSnapshot
+    clusters: list[Cluster] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    merged: dict[str, int] = field(default_factory=lambda: {"entities_merged": 0})
+    candidate_pairs: int = 0
+    scored_pairs: int = 0
+    rejected: int = 0
+
+
+def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p: FusionParams, run_id: str,
+                  journal: Journal, adjudicator: Adjudicator | None, embedder: Any) -> _ResolveStep:
+    """Entity resolution and merging; returns the snapshot to continue with (re-read after merges)."""
+    if not p.resolve or len(snap.entities) < 2:
+        return _ResolveStep(snap)
+    if embedder is None and p.use_embeddings:
+        from kgkit.fuse.embeddings import NameEmbedder
+
+        embedder = NameEmbedder(device=p.device)
+    res = resolve_entities(
+        build_views(snap, ontology), ontology=ontology,
+        scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
+        blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
+        embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
+        cannot_link=[tuple(x) for x in p.cannot_link], skip_types=tuple(p.skip_types),
+    )
+    step = _ResolveStep(snap, res.clusters, decision_rows(run_id, res.clusters, snap), {"entities_merged": 0},
+                        res.candidate_pairs, res.scored_pairs, len(res.rejected))
+    if not p.dry_run and res.clusters:
+        _start_run(store, run_id, p)
+        step.merged = apply_clusters(store, snap, res.clusters, journal)
+        step.snap = load_snapshot(store)
+    return step
 
 
 def _start_run(store: GraphStore, run_id: str, p: FusionParams) -> None:
