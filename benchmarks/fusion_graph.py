@@ -19,6 +19,7 @@ def main() -> None:
     ap.add_argument("--embeddings", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fuse"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from conftest import graph_state, triple  # the test helpers build triples with provenance
 
     from fusion_blocking import make_names
