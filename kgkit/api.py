@@ -131,7 +131,9 @@ class KnowledgeGraph:
         )
         do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
         if do_fuse and not dry_run and report.stopped is None:
-            self.fuse()
+            fr = self.fuse()
+            report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
+                             if hasattr(fr, k)}
         return report
 
     def fuse(self, **overrides: Any) -> Any:

@@ -48,6 +48,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     stopped: str | None = None
     dry_run_estimate: dict[str, Any] | None = None
+    fusion: dict[str, Any] | None = None  # summary of the fusion run that followed, if any
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

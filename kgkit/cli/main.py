@@ -55,6 +55,12 @@ def _print_ingest(r: Any) -> None:
         f"{r.unchanged} unchanged, {r.deleted} deleted; {r.processed} processed, {r.chunks} chunks, "
         f"{r.triples} facts, {r.mentions} mentions in {r.seconds:.1f}s"
     )
+    if r.fusion:
+        f = r.fusion
+        console.print(
+            f"[bold]fuse[/] run {f.get('run_id')}: {f.get('entities_before')} -> {f.get('entities_after')} entities, "
+            f"{f.get('conflicts')} conflicting functional facts resolved (see `kgkit fuse conflicts`; undo: `kgkit fuse undo`)"
+        )
     if r.failed_chunks:
         console.print(f"[yellow]{r.failed_chunks} chunk(s) quarantined[/]: see them and re-run with `kgkit retry-failed`")
     for path, reason in r.skipped:
