@@ -37,7 +37,7 @@ from kgkit.extract.llm_prompts import (
 )
 from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError, default_cache_dir
 from kgkit.ontology import Ontology, load_ontology
-from kgkit.types import Chunk
+from kgkit.types import Chunk, stable_hash
 
 __all__ = ["LLMExtractor"]
 
@@ -137,7 +137,10 @@ class LLMExtractor:
         self.reask = reask
         self.max_continuations = max_continuations
         self.source = source
-        self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}"
+        # The ingest ledger re-extracts documents when the version changes: include every setting that
+        # changes which facts come out (the answer cache keeps a re-extraction cheap).
+        settings = (self.policy, gleaning, max_tokens, temperature, reask, max_continuations)
+        self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}+{stable_hash(repr(settings), length=8)}"
 
     # -- protocol ----------------------------------------------------------------------------------
     @property
