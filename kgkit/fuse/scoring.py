@@ -10,7 +10,6 @@ rule           when                                                             
 ``partial``    person names where one is an initials-compatible sub-sequence of    0.8 +
                the other ("Curie" / "M. Curie" / "Marie Curie")                    0.2 ctx
 ``acronym``    one name is the acronym of the other ("IBM")                        0.8 + 0.2 ctx
-``org_generic`` an organisation name plus generic words ("Harvard University")    0.8 + 0.2 ctx
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
@@ -102,22 +101,6 @@ def values_compatible(xs: set[str], ys: set[str]) -> bool:
             if tx <= ty or ty <= tx:
                 return True
     return False
-
-
-GENERIC_ORG_WORDS = frozenset(
-    "university college institute institution company corporation foundation society group laboratories "
-    "laboratory labs school academy".split()
-)
-
-
-def _generic_extension(a: EntityView, b: EntityView) -> bool:
-    """One organisation name is the other plus generic words: "Harvard" / "Harvard University"."""
-    ta = {t for t in tokens(a.name) if t not in STOPWORDS}
-    tb = {t for t in tokens(b.name) if t not in STOPWORDS}
-    if not ta or not tb or ta == tb:
-        return False
-    short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
-    return short < long_ and bool(short - GENERIC_ORG_WORDS) and (long_ - short) <= GENERIC_ORG_WORDS
 
 
 def _is_acronym(short: str, long_: str) -> bool:
@@ -255,9 +238,6 @@ def score_pair(
         if _is_acronym(na, nb) or _is_acronym(nb, na):
             signals["acronym"] = 1.0
             return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "acronym", signals)
-        if a.type == "Organization" and _generic_extension(a, b):
-            signals["generic_extension"] = 1.0
-            return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "org_generic", signals)
     return PairScore(a.id, b.id, round(_weighted(signals, params), 4), "weighted", signals)
 
 

@@ -102,11 +102,3 @@ def test_make_policy_errors():
     with pytest.raises(ConfigError, match="bad parameters"):
         make_policy("majority", gamma=1)
 
-
-def test_org_generic_extension_rule():
-    p = ScoringParams()
-    harvard = EntityView("a", "Harvard", "Organization")
-    assert score_pair(harvard, EntityView("b", "Harvard University", "Organization"), p).rule == "org_generic"
-    assert score_pair(harvard, EntityView("c", "Harvard Business Review", "Organization"), p).rule == "weighted"
-    uni = EntityView("d", "University", "Organization")
-    assert score_pair(uni, EntityView("e", "University College", "Organization"), p).rule == "weighted"
