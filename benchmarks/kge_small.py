@@ -44,7 +44,7 @@ def main() -> None:
             cfg.update(dataset=name, evaluate_on="test", device="cpu")
             if pipe == "transe":  # the FB15k-237 defaults are too slow to converge on tiny graphs
                 cfg["optimizer_kwargs"] = {"lr": 0.01}
-                cfg["training_kwargs"] = {"num_epochs": 300, "batch_size": 256}
+                cfg["training_kwargs"] = {"num_epochs": 200, "batch_size": 1024}
                 cfg["stopper_kwargs"] = {"frequency": 20, "patience": 3, "relative_delta": 0.002}
                 cfg["model_kwargs"] = {"embedding_dim": 200, "scoring_fct_norm": 1}
             cfg["training_kwargs"] = {**cfg["training_kwargs"], "use_tqdm": False}
