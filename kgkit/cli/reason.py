@@ -99,10 +99,10 @@ def eval_kgqa(
         return
     from rich.table import Table
 
-    t = Table("questions file", "n", "Hits@1", "Hits@5", "F1", "recall", "no answer", "p50 ms", "p95 ms", "LLM Hits@1")
+    t = Table("questions", "n", "Hits@1", "Hits@5", "F1", "recall", "none", "p50 ms", "p95 ms", "LLM H@1")
     for r in reports:
         llm_h1 = f"{r.llm_hits_at_1:.2f}" if r.llm_hits_at_1 is not None else "-"
-        t.add_row(r.name, str(r.questions), f"{r.hits_at_1:.2f}", f"{r.hits_at_5:.2f}", f"{r.f1:.2f}",
+        t.add_row("/".join(Path(r.name).parts[-3:]), str(r.questions), f"{r.hits_at_1:.2f}", f"{r.hits_at_5:.2f}", f"{r.f1:.2f}",
                   f"{r.retrieval_recall:.2f}", str(r.no_answer), f"{r.latency_p50_ms:.2f}", f"{r.latency_p95_ms:.2f}", llm_h1)
     console.print(t)
 
