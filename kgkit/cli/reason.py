@@ -123,7 +123,7 @@ def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_score
         examples = []
         for f in train:
             examples += split_examples(read_questions(f, fmt), tune_fraction=tune_fraction)[0]
-        path_scorer, n = train_path_scorer(examples, graph, max_hops=max_hops)
+        path_scorer, n = train_path_scorer(examples, graph, max_hops=max_hops, device=device)
         console.print(f"trained the path scorer on {n} labelled questions ({len(path_scorer.labels)} relation paths)",
                       style="dim", highlight=False)
     else:

@@ -224,19 +224,23 @@ def _masked(ex: QAExample, linker: EntityLinker, ents: list) -> str:
 
 
 def train_path_scorer(
-    examples: Iterable[QAExample], kb: GraphIndex | None, *, max_hops: int = 3, epochs: int = 8, seed: int = 0
+    examples: Iterable[QAExample], kb: GraphIndex | None, *, max_hops: int = 3, epochs: int = 8, seed: int = 0,
+    device: str = "cpu",
 ) -> tuple[LearnedPathScorer, int]:
     """Label ``examples`` and train a :class:`LearnedPathScorer`; returns it and the labelled count."""
     labelled = label_examples(examples, kb, max_hops=max_hops)
-    return train_on_labelled(labelled, epochs=epochs, seed=seed), len(labelled)
+    return train_on_labelled(labelled, epochs=epochs, seed=seed, device=device), len(labelled)
 
 
-def train_on_labelled(labelled: list[TrainingExample], *, epochs: int = 8, seed: int = 0) -> LearnedPathScorer:
+def train_on_labelled(
+    labelled: list[TrainingExample], *, epochs: int = 8, seed: int = 0, device: str = "cpu"
+) -> LearnedPathScorer:
     """Two rounds: learn from unambiguous questions, use that to break ties, learn from all."""
     clear = [e for e in labelled if len(e.paths) == 1]
     # Too few unambiguous questions to learn from: break ties by frequency instead.
-    first = LearnedPathScorer.train(clear, epochs=epochs, seed=seed) if len(clear) >= 0.1 * len(labelled) else None
-    return LearnedPathScorer.train(resolve_ties(labelled, first), epochs=epochs, seed=seed)
+    first = (LearnedPathScorer.train(clear, epochs=epochs, seed=seed, device=device)
+             if len(clear) >= 0.1 * len(labelled) else None)
+    return LearnedPathScorer.train(resolve_ties(labelled, first), epochs=epochs, seed=seed, device=device)
 
 
 # -- evaluation -------------------------------------------------------------------------------------
