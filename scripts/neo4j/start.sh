@@ -37,7 +37,10 @@ server.directories.plugins=$NEO4J_DIR/plugins
 server.directories.import=$NEO4J_DIR/import
 server.memory.pagecache.size=$NEO4J_PAGECACHE
 dbms.usage_report.enabled=false
-db.tx_log.rotation.retention_policy=1G size
+# A development/test server: small, not preallocated transaction log files (default 256M each).
+db.tx_log.rotation.retention_policy=256M size
+db.tx_log.rotation.size=64M
+db.tx_log.preallocate=false
 CONF
   # Same JVM flags as Neo4j's own launcher, minus the ones that only matter for big servers.
   nohup "$JAVA" -Xms"$NEO4J_HEAP" -Xmx"$NEO4J_HEAP" -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
