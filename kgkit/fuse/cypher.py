@@ -56,6 +56,14 @@ WHERE n.id IN $ids
 DETACH DELETE n
 """
 
+# Anchored on the (indexed) subject id: matching relationships by id alone scans every edge per row.
+SET_FACT_PROPS = """
+UNWIND $rows AS row
+MATCH (:Entity {id: row.s})-[r]->(:Entity)
+WHERE r.id = row.id
+SET r += row.props
+"""
+
 REPLACE_EVIDENCE = """
 UNWIND $rows AS row
 MERGE (e:Evidence {id: row.id})

@@ -187,7 +187,9 @@ def fuse_graph(
         updates = fact_updates(snap, items, result, cparams, p.default_reliability)
         journal.capture_facts([fid for fid, _ in updates])
         journal.save()
-        store.set_fact_properties(updates)
+        rows = [{"id": fid, "s": snap.facts[fid].subject_id, "props": props} for fid, props in updates]
+        for i in range(0, len(rows), 500):
+            store.query(Q.SET_FACT_PROPS, {"rows": rows[i : i + 500]}, write=True)
         _write_log(store, report, result.reliability)
     report.seconds = round(time.perf_counter() - t0, 3)
     if not p.dry_run:

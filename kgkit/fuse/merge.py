@@ -82,8 +82,8 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
         old_props = dict(journal.images["facts"][f.id]["props"])
         pre = journal.images["facts"].get(nid)
         if pre is not None:  # an existing fact (not touching a merged entity) absorbs this one
-            tgt = updated.setdefault(nid, {"confidence": float(pre["props"].get("confidence") or 0.0),
-                                           "merged_from": list(pre["props"].get("merged_from") or [])})
+            tgt = updated.setdefault(nid, {"s": s2, "props": {"confidence": float(pre["props"].get("confidence") or 0.0),
+                                                             "merged_from": list(pre["props"].get("merged_from") or [])}})["props"]
             tgt["confidence"] = max(tgt["confidence"], f.confidence)
             tgt["merged_from"].append(f.id)
         elif nid in created:
@@ -107,8 +107,9 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
     for rel, rows in by_rel.items():
         for batch in _batches(rows):
             store.query(Q.create_facts(rel), {"rows": batch}, write=True)
-    if updated:
-        store.set_fact_properties(sorted(updated.items()))
+    upd_rows = [{"id": fid, "s": row["s"], "props": row["props"]} for fid, row in sorted(updated.items())]
+    for batch in _batches(upd_rows):
+        store.query(Q.SET_FACT_PROPS, {"rows": batch}, write=True)
     for batch in _batches(ev_updates):
         store.query(Q.UPDATE_EVIDENCE, {"rows": batch}, write=True)
     store.set_entity_properties(_canonical_props(clusters, journal))
