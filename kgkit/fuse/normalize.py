@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from kgkit.types import normalize_name
 
@@ -24,6 +25,7 @@ ORG_SUFFIXES = frozenset("inc ltd llc plc corp co gmbh ag sa nv bv company corpo
 STOPWORDS = frozenset("of and de la le du von van der den da di the".split())
 
 
+@lru_cache(maxsize=1 << 18)
 def fold(name: str) -> str:
     """Normalise, then fold diacritics and punctuation to spaces.
 
