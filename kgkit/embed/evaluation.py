@@ -363,8 +363,10 @@ class FastRankEvaluator:
         col, qcol = (2, 0) if side == "tail" else (0, 2)
         dev = scores.device
         rows_d = rows.to(dev)
-        diff = scores[rows_d] - true[rows_d]
-        t = tol[rows_d]
+        if len(rows) == scores.shape[0]:  # all rows (the single-pass path): no gather copies
+            diff, t = scores - true, tol
+        else:
+            diff, t = scores[rows_d] - true[rows_d], tol[rows_d]
         above = (diff > t).sum(1)  # certainly above the true score, whatever the rounding
         near = diff.abs() <= t
         tgt = batch[rows, col].to(dev)
@@ -404,16 +406,22 @@ class FastRankEvaluator:
             scores[torch.from_numpy(r).to(scores.device), torch.from_numpy(e).to(scores.device)] = float("nan")
             scores[rows, target] = true
         true = true.unsqueeze(1)
-        candidates = (~torch.isnan(scores)).sum(1)
         exact_fn = getattr(scorer, "exact", None)
         if exact_fn is not None and scale is not None:
+            n_ent = scores.shape[1]
+            if index is not None:  # filtered answers are unique per row and include the true one
+                filtered = np.bincount(r, minlength=batch.shape[0])
+                candidates = torch.from_numpy(n_ent - filtered + 1)
+            else:
+                candidates = torch.full((batch.shape[0],), n_ent, dtype=torch.long)
             # one pass: certainly-above counts for every row, exact comparisons for near candidates
             optimistic = torch.empty(batch.shape[0], dtype=torch.long, device=scores.device)
             pessimistic = torch.empty_like(optimistic)
             tol = self._tolerance(scale, true)
             self.rescored_rows += self._rerank_candidates(
                 exact_fn, batch, side, scores, true, tol, torch.arange(batch.shape[0]), optimistic, pessimistic)
-            return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
+            return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.numpy()
+        candidates = (~torch.isnan(scores)).sum(1)
         optimistic = (scores > true).sum(1) + 1
         pessimistic = (scores >= true).sum(1)
         if scale is not None:
