@@ -201,7 +201,9 @@ class CypherGraphStore(abc.ABC):
         for r in fact_rows:
             candidates.update((r["subject"], r["object"]))
         dead = self._unsupported([r["target"] for r in fact_rows])
-        n_facts = self.delete_facts(sorted(dead))
+        ends = {r["target"]: (r["subject"], r["object"]) for r in fact_rows}
+        dead_rows = [{"id": f, "s": ends[f][0], "o": ends[f][1]} for f in sorted(dead)]
+        n_facts = sum(self._count(Q.DELETE_FACTS_ANCHORED, {"rows": list(b)}) for b in _batches(dead_rows, self.batch_size))
         n_ent = self._delete_orphan_entities(sorted(c for c in candidates if c))
         if delete_document:
             self._run(Q.DELETE_DOCUMENT, {"doc": document_id})

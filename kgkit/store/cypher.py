@@ -77,6 +77,15 @@ DELETE r
 RETURN count(*) AS n
 """
 
+# Anchored on both endpoints, so the entity index is used instead of a scan of all relationships.
+DELETE_FACTS_ANCHORED = """
+UNWIND $rows AS row
+MATCH (:Entity {id: row.s})-[r]->(:Entity {id: row.o})
+WHERE r.id = row.id
+DELETE r
+RETURN count(*) AS n
+"""
+
 DELETE_ENTITIES = """
 UNWIND $ids AS id
 MATCH (x:Entity {id: id})
