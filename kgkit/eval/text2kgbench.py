@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from kgkit.datasets import data_root
 from kgkit.errors import ConfigError
 from kgkit.ontology import EntityType, Ontology, RelationType
 
@@ -67,11 +68,6 @@ HOLDOUT_EVERY = 5
 
 
 # -- data location ---------------------------------------------------------------------------------
-def data_root(data: str | os.PathLike[str] | None = None) -> Path:
-    """The datasets folder: ``data``, else ``$KGKIT_DATA``, else ``../shared/datasets`` beside the repo."""
-    return Path(data or os.environ.get("KGKIT_DATA") or REPO_ROOT.parent / "shared" / "datasets")
-
-
 def dataset_dir(dataset: str, data: str | os.PathLike[str] | None = None) -> Path:
     if dataset not in DATASETS:
         raise ConfigError(f"unknown Text2KGBench dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")

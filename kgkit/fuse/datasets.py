@@ -8,12 +8,9 @@ BENCHMARKS.md). ``fetch(..., source_dir=...)`` copies from a local folder instea
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from kgkit.datasets import DatasetFile, data_root, fetch_files, verify_files
 from kgkit.errors import ConfigError
 
 __all__ = ["DatasetFile", "FILES", "data_root", "dataset_path", "verify", "fetch"]
@@ -21,13 +18,6 @@ __all__ = ["DatasetFile", "FILES", "data_root", "dataset_path", "verify", "fetch
 _DITTO = "https://raw.githubusercontent.com/megagonlabs/ditto/52985564a93fb11308439516d3e17a033d43ec8f/data/er_magellan"
 _TRUSTFUSE = ("https://raw.githubusercontent.com/Orange-OpenSource/trustfuse/0f570e79ecd534cca4bd793f36ec218d024599bd"
               "/data/input_trustfuse/book")
-
-
-@dataclass(frozen=True)
-class DatasetFile:
-    path: str  # relative to the data root
-    url: str
-    sha256: str
 
 
 FILES: dict[str, DatasetFile] = {f.path: f for f in [
@@ -52,16 +42,6 @@ FILES: dict[str, DatasetFile] = {f.path: f for f in [
 ]}
 
 
-def data_root(data: str | Path | None = None) -> Path:
-    """``data``, else ``$KGKIT_DATA``, else ``../shared/datasets`` relative to the repository root."""
-    if data:
-        return Path(data)
-    env = os.environ.get("KGKIT_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
-
-
 def dataset_path(root: Path, rel: str) -> Path:
     p = root / rel
     if not p.exists():
@@ -72,45 +52,11 @@ def dataset_path(root: Path, rel: str) -> Path:
     return p
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(root: Path) -> dict[str, bool]:
     """Which known files under ``root`` exist with the expected checksum."""
-    return {rel: (root / rel).exists() and _sha256(root / rel) == f.sha256 for rel, f in FILES.items()}
+    return verify_files(FILES.values(), root)
 
 
 def fetch(root: str | Path, *, source_dir: str | Path | None = None, timeout: float = 60.0) -> list[Path]:
     """Download (or copy from ``source_dir``) every missing file into ``root`` and verify it."""
-    import httpx
-
-    root = Path(root)
-    out = []
-    for rel, f in FILES.items():
-        dest = root / rel
-        if dest.exists() and _sha256(dest) == f.sha256:
-            out.append(dest)
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".part")
-        if source_dir is not None:
-            shutil.copyfile(Path(source_dir) / rel, tmp)
-        else:
-            with httpx.stream("GET", f.url, timeout=timeout, follow_redirects=True) as r:
-                if r.status_code != 200:
-                    raise ConfigError(f"download of {f.url} failed with HTTP {r.status_code}; retry, or pass source_dir")
-                with open(tmp, "wb") as fh:
-                    for chunk in r.iter_bytes():
-                        fh.write(chunk)
-        got = _sha256(tmp)
-        if got != f.sha256:
-            tmp.unlink()
-            raise ConfigError(f"{rel}: checksum {got} does not match {f.sha256}; the source changed, do not use it")
-        tmp.replace(dest)
-        out.append(dest)
-    return out
+    return fetch_files(FILES.values(), root, source_dir=source_dir, timeout=timeout)

@@ -8,11 +8,10 @@ rebuilt offline (see SOURCE.txt) and has no download URL: pass its local path.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kgkit.datasets import data_root, sha256_file
 from kgkit.errors import ConfigError
 
 __all__ = ["METAQA_FILES", "MetaQAFile", "data_root", "metaqa_path", "verify_file", "download_metaqa"]
@@ -38,16 +37,6 @@ METAQA_FILES: dict[str, MetaQAFile] = {
 }
 
 
-def data_root(data: str | Path | None = None) -> Path:
-    """``data``, else ``$KGKIT_DATA``, else ``../shared/datasets`` relative to the repository root."""
-    if data is not None:
-        return Path(data)
-    env = os.environ.get("KGKIT_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
-
-
 def metaqa_path(name: str, data: str | Path | None = None) -> Path:
     """Path of a MetaQA file by name (``kb``, ``1-hop/dev``, ...) under the data root.
 
@@ -64,12 +53,9 @@ def metaqa_path(name: str, data: str | Path | None = None) -> Path:
 
 def verify_file(path: str | Path, sha256: str) -> None:
     """Raise :class:`ConfigError` unless ``path`` has checksum ``sha256``."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    if h.hexdigest() != sha256:
-        raise ConfigError(f"{path}: sha256 {h.hexdigest()} does not match the expected {sha256}; "
+    got = sha256_file(Path(path))
+    if got != sha256:
+        raise ConfigError(f"{path}: sha256 {got} does not match the expected {sha256}; "
                           "the file is corrupt or a different version: download it again")
 
 

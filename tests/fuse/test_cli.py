@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from conftest import graph_state, triple
+from fuse_helpers import graph_state, triple
 
 P, PL = "Person", "Place"
 

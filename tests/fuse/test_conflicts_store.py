@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import graph_state, triple
+from fuse_helpers import graph_state, triple
 from kgkit.fuse import fuse_graph, list_conflicts, undo
 
 P, PL, D = "Person", "Place", "Date"

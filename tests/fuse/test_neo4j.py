@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import graph_state, triple
+from fuse_helpers import graph_state, triple
 from kgkit.fuse import fuse_graph, list_conflicts, undo
 
 pytestmark = pytest.mark.neo4j

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import graph_state, triple
+from fuse_helpers import graph_state, triple
 from kgkit.fuse import FusionError, NothingToUndoError, fuse_graph, list_runs, undo
 from kgkit.types import Entity, Evidence, Provenance
 
