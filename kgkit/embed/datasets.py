@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kgkit.datasets import data_root, sha256_file
 from kgkit.errors import ConfigError, KgkitError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,10 +120,7 @@ class KGEDataset:
 
 def default_data_dir() -> Path:
     """``$KGKIT_DATA``, else ``../shared/datasets`` relative to the repository root."""
-    env = os.environ.get("KGKIT_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    return data_root()
 
 
 def read_triples(path: str | Path) -> np.ndarray:
@@ -174,14 +171,6 @@ def dataset_from_labeled(
     return KGEDataset(name, tr, out[0], out[1], dropped)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_local_dataset(
     name: str, data_dir: str | Path | None = None, *, verify: bool = False, create_inverse_triples: bool = False
 ) -> KGEDataset:
@@ -210,7 +199,7 @@ def load_local_dataset(
                 f"{path} not found; set KGKIT_DATA or --data to the datasets folder, "
                 f"or fetch it with `kgkit embed download {key} --dest DIR`"
             )
-        if verify and _sha256(path) != spec.files_sha256[split]:
+        if verify and sha256_file(path) != spec.files_sha256[split]:
             raise DatasetIntegrityError(f"{path} does not match its sha256 {spec.files_sha256[split]}; re-download it")
         arrays[split] = read_triples(path)
     return dataset_from_labeled(key, arrays["train"], arrays["valid"], arrays["test"],
