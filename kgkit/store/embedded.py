@@ -211,7 +211,10 @@ class FalkorDBStore(CypherGraphStore):
 
     def close(self) -> None:
         if self._db is not None:
-            with contextlib.suppress(Exception):  # closing a dead connection must not mask the real error
+            import redis
+
+            # closing a dead connection must not mask the real error
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
                 self._db.connection.close()
         self._db = self._graph = None
         if self.server is not None and self.server.owned and not self.keep_running:
