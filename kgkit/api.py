@@ -130,7 +130,9 @@ class KnowledgeGraph:
             chunker=chunker, dry_run=dry_run, progress=progress, **ing,
         )
         do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
-        if do_fuse and not dry_run and report.stopped is None:
+        changed_graph = report.processed > 0 or report.deleted > 0
+        # an unchanged folder does no work at all, fusion included
+        if do_fuse and changed_graph and not dry_run and report.stopped is None:
             fr = self.fuse()
             report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
                              if hasattr(fr, k)}

@@ -32,6 +32,11 @@ def _run(*args: str) -> str:
     return res.output
 
 
+def test_rerun_of_unchanged_folder_does_no_work(workdir: Path, sample_dir: Path) -> None:
+    out = json.loads(_run("ingest", str(sample_dir), "--workdir", str(workdir), "--no-progress", "--json"))
+    assert out["processed"] == 0 and out["unchanged"] >= 30 and out["fusion"] is None
+
+
 def test_stats_json(workdir: Path) -> None:
     s = json.loads(_run("stats", "--json", "--workdir", str(workdir)))
     assert s["documents"] >= 30 and s["entities"] > 100 and s["facts"] > 50
