@@ -111,7 +111,7 @@ class Ontology:
         for t in self.entity_types:
             validate_identifier(t, "entity type")
         for r in self.relation_types.values():
-            r.rel_type  # validates
+            _ = r.rel_type  # validates the relationship type
             for t in (*r.domain, *r.range):
                 if t not in self.entity_types:
                     raise OntologyError(

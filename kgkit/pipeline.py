@@ -291,8 +291,6 @@ def retry_failed(*, store: GraphStore, extractor: Extractor, ledger: Ledger, lim
     A chunk whose file changed since it failed is dropped from the quarantine (the next ingest
     re-extracts the whole new version).
     """
-    from kgkit.ingest.readers import SourceFile as _SF
-
     rep = RetryReport()
     failures = ledger.failures()[: limit or None]
     docs: dict[str, Document | None] = {}
@@ -302,7 +300,7 @@ def retry_failed(*, store: GraphStore, extractor: Extractor, ledger: Ledger, lim
             path = Path(fl.path)
             try:
                 st = path.stat()
-                docs[fl.doc_id] = read_document(_SF(path, fl.doc_id, st.st_size, st.st_mtime_ns), max_bytes=1 << 62)
+                docs[fl.doc_id] = read_document(SourceFile(path, fl.doc_id, st.st_size, st.st_mtime_ns), max_bytes=1 << 62)
             except (OSError, DocumentReadError):
                 docs[fl.doc_id] = None
         doc = docs[fl.doc_id]

@@ -63,8 +63,8 @@ def _print_ingest(r: Any) -> None:
         )
     if r.failed_chunks:
         console.print(f"[yellow]{r.failed_chunks} chunk(s) quarantined[/]: see them and re-run with `kgkit retry-failed`")
-    for path, reason in r.skipped:
-        console.print(f"[yellow]skipped[/] {path}: {reason}")
+    for path, why in r.skipped:
+        console.print(f"[yellow]skipped[/] {path}: {why}")
     if r.dry_run_estimate:
         console.print_json(json.dumps(r.dry_run_estimate))
 

@@ -179,7 +179,7 @@ class CypherGraphStore(abc.ABC):
             facts[rel][fid] = {"id": fid, "s": t.subject.id, "o": t.object.id, "p": t.predicate, "c": conf}
             ev = Evidence.for_triple(t)
             evidence[ev.id] = _evidence_row(ev, subject=t.subject.id, obj=t.object.id, rel_type=rel)
-        for ent, ev in mentions:
+        for _ent, ev in mentions:
             evidence[ev.id] = _evidence_row(ev)
         n_facts = 0
         for rel, rows_by_id in facts.items():
