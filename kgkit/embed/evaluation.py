@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from kgkit.embed import _l1_kernel
 from kgkit.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,22 +108,18 @@ class FilterIndex:
         return rows, answers[np.repeat(starts, lengths) + offsets]
 
 
-def _l1_slack(dim: int) -> float:
-    """Relative bound on |float32 sum - exact sum| of ``dim`` non-negative terms, for two such sums.
-
-    Sequential float32 summation of n non-negative terms errs by at most (n - 1) eps of the sum; kgkit's
-    and PyKEEN's values may both be off, plus one rounding of each term: (2 dim + 16) eps covers it.
-    """
-    return (2 * dim + 16) * 2.0**-24
-
-
 # (query entity ids, relation ids) -> (scores (B, num_entities) float64, scale (B,)) where scale bounds
 # the sum of absolute terms of any score in the row (for the float32 rounding bound).
 ScoreFn = Callable[["torch.Tensor", "torch.Tensor"], tuple["torch.Tensor", "torch.Tensor"]]
 
 
-def _fast_scorer(model: "Model", side: str) -> ScoreFn | None:
-    """A function ``(query_entity_ids, relation_ids) -> (B, num_entities) float64 scores``, or None."""
+def _fast_scorer(model: "Model", side: str, use_numba: bool = True) -> ScoreFn | None:
+    """A function ``(query_entity_ids, relation_ids) -> (B, num_entities) float64 scores``, or None.
+
+    For TransE the function carries ``exact`` (PyKEEN-exact float32 scores of chosen candidates) and,
+    for L1 on the CPU with numba installed and ``use_numba``, ``l1_counts`` (the fused kernel of
+    :mod:`kgkit.embed._l1_kernel`).
+    """
     import torch
     from pykeen.nn.modules import ComplExInteraction, DistMultInteraction, RotatEInteraction, TransEInteraction
 
@@ -160,7 +157,7 @@ def _fast_scorer(model: "Model", side: str) -> ScoreFn | None:
                 tol_scale = torch.zeros(len(q), dtype=torch.float64, device=d.device)
             else:  # L1 has no matrix-multiply form; float32 halves the work and the tolerance widens
                 d = torch.cdist(x, E32, p=1.0)
-                tol_scale = torch.full((len(q),), _l1_slack(E32.shape[1]), dtype=d.dtype, device=d.device)
+                tol_scale = torch.full((len(q),), _l1_kernel.l1_slack(E32.shape[1]), dtype=d.dtype, device=d.device)
             # tol_scale < 0 asks for a tolerance relative to |score| only, scaled by -tol_scale
             return (-(d**p), -tol_scale) if power else (-d, -tol_scale)
 
@@ -175,6 +172,19 @@ def _fast_scorer(model: "Model", side: str) -> ScoreFn | None:
             return -(x.abs() ** p).sum(-1) if power else -x.norm(p=p, dim=-1)
 
         transe.exact = transe_exact  # type: ignore[attr-defined]
+        if p in (1, 1.0) and use_numba and E32.device.type == "cpu" and _l1_kernel.available():
+            ET = E32.T.contiguous().numpy()  # (dim, entities): the kernel vectorises over entities
+            slack = _l1_kernel.l1_slack(E32.shape[1])
+
+            def transe_l1_counts(
+                q: "torch.Tensor", r: "torch.Tensor", target: np.ndarray, ptr: np.ndarray, ents: np.ndarray,
+            ) -> tuple[np.ndarray, list[np.ndarray]]:
+                rr = R32[rel_ids(r, side == "head")]
+                x = E32[q] + rr if tail_like else E32[q] - rr  # PyKEEN's float32 query vector
+                return _l1_kernel.l1_rank_counts(x.numpy(), ET, target, ptr, ents, slack)
+
+            transe.l1_counts = transe_l1_counts  # type: ignore[attr-defined]
+            transe.num_entities = int(E32.shape[0])  # type: ignore[attr-defined]
 
         return transe
     if isinstance(interaction, DistMultInteraction):
@@ -236,6 +246,9 @@ class FastRankEvaluator:
         filtered: remove other known true answers before ranking (the standard setting).
         ks: the k of Hits@k.
         use_fast_kernels: score with kgkit's matrix kernels where the model has one; else PyKEEN's predict.
+        use_numba: for L1 TransE on the CPU, use the fused numba kernel (distances, rank counts and
+            near-tie detection in one pass, see :mod:`kgkit.embed._l1_kernel`) when numba is installed;
+            ``torch.cdist`` otherwise. Ranks are identical either way.
 
     Example:
         >>> ev = FastRankEvaluator(batch_size=256)  # doctest: +SKIP
@@ -246,7 +259,7 @@ class FastRankEvaluator:
 
     def __init__(
         self, *, batch_size: int = 256, filtered: bool = True, ks: Sequence[int] = DEFAULT_KS,
-        use_fast_kernels: bool = True,
+        use_fast_kernels: bool = True, use_numba: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"evaluation batch_size must be >= 1, got {batch_size}")
@@ -254,6 +267,9 @@ class FastRankEvaluator:
         self.filtered = filtered
         self.ks = tuple(ks)
         self.use_fast_kernels = use_fast_kernels
+        self.use_numba = use_numba
+        self.kernel_load_seconds = 0.0  # numba compile / cache load inside the last evaluate() (included)
+        self.used_numba = False  # whether the last evaluate() ranked with the numba kernel
         self.rescored_rows = 0  # rows re-ranked with PyKEEN's own scores in the last evaluate()
 
     def evaluate(
@@ -273,6 +289,8 @@ class FastRankEvaluator:
 
         start = time.perf_counter()
         self.rescored_rows = 0
+        self.kernel_load_seconds = 0.0
+        self.used_numba = False
         model.eval()
         dev = torch.device(device) if device else model.device
         triples = torch.as_tensor(np.asarray(mapped_triples), dtype=torch.long)
@@ -285,7 +303,11 @@ class FastRankEvaluator:
         pes: dict[str, list[np.ndarray]] = {s: [] for s in targets}
         cand: dict[str, list[np.ndarray]] = {s: [] for s in targets}
         with torch.inference_mode():
-            scorers = {s: (_fast_scorer(model, s) if self.use_fast_kernels else None) for s in targets}
+            scorers = {s: (_fast_scorer(model, s, self.use_numba) if self.use_fast_kernels else None)
+                       for s in targets}
+            if any(hasattr(f, "l1_counts") for f in scorers.values()):
+                self.kernel_load_seconds = _l1_kernel.warm_up()  # charged to this evaluation's time
+                self.used_numba = True
             for batch in triples.split(self.batch_size):
                 for side in targets:
                     o, p, c = self._rank_batch(model, batch, side, scorers[side], index, dev)
@@ -344,7 +366,7 @@ class FastRankEvaluator:
     @staticmethod
     def _tolerance(scale: "torch.Tensor", true: "torch.Tensor") -> "torch.Tensor":
         """Per-row distance to the true score within which float32 rounding may flip a comparison."""
-        if bool((scale < 0).all()):  # sums of non-negative terms: error relative to |score| (see _l1_slack)
+        if bool((scale < 0).all()):  # sums of non-negative terms: error relative to |score| (see _l1_kernel.l1_slack)
             return (-scale).unsqueeze(1) * true.abs()
         return _NEAR_TIE_REL * (scale.unsqueeze(1) + true.abs())
 
@@ -393,6 +415,8 @@ class FastRankEvaluator:
         import torch
 
         col, qcol = (2, 0) if side == "tail" else (0, 2)
+        if scorer is not None and hasattr(scorer, "l1_counts"):
+            return self._rank_batch_l1_kernel(batch, side, scorer, index)
         scale = None
         if scorer is not None:
             scores, scale = scorer(batch[:, qcol].to(dev), batch[:, 1].to(dev))
@@ -427,3 +451,39 @@ class FastRankEvaluator:
         if scale is not None:
             self._rescore_near_ties(model, batch, side, scorer, scores, true, scale, index, optimistic, pessimistic, dev)
         return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
+
+    def _rank_batch_l1_kernel(
+        self, batch: "torch.Tensor", side: str, scorer: ScoreFn, index: FilterIndex | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rank one batch with the fused numba L1 kernel; near ties re-scored with PyKEEN's arithmetic."""
+        import torch
+
+        col, qcol = (2, 0) if side == "tail" else (0, 2)
+        bsz = batch.shape[0]
+        q, r = batch[:, qcol], batch[:, 1]
+        target = batch[:, col].numpy().astype(np.int64)
+        if index is not None:  # answers come sorted per row (FilterIndex keeps them sorted per key)
+            rows, ents = index.positives(side, batch[:, qcol].numpy(), batch[:, 1].numpy())
+            filtered = np.bincount(rows, minlength=bsz)
+            ptr = np.concatenate([[0], np.cumsum(filtered)]).astype(np.int64)
+            ents = np.ascontiguousarray(ents, dtype=np.int64)
+        else:
+            filtered = np.zeros(bsz, dtype=np.int64)
+            ptr = np.zeros(bsz + 1, dtype=np.int64)
+            ents = np.zeros(0, dtype=np.int64)
+        above, near = scorer.l1_counts(q, r, target, ptr, ents)  # type: ignore[attr-defined]
+        counts = np.fromiter((len(n) for n in near), dtype=np.int64, count=bsz)
+        optimistic = 1 + above
+        pessimistic = 1 + above
+        if counts.any():
+            prow = np.repeat(np.arange(bsz), counts)
+            cand = torch.from_numpy(np.concatenate(near))[:, None]
+            exact = scorer.exact  # type: ignore[attr-defined]
+            t_ex = exact(q, r, torch.from_numpy(target)[:, None])[:, 0]
+            pr = torch.from_numpy(prow)
+            c_ex = exact(q[pr], r[pr], cand)[:, 0]
+            optimistic = optimistic + np.bincount(prow, (c_ex > t_ex[pr]).numpy(), minlength=bsz).astype(np.int64)
+            pessimistic = pessimistic + np.bincount(prow, (c_ex >= t_ex[pr]).numpy(), minlength=bsz).astype(np.int64)
+            self.rescored_rows += int((counts > 0).sum())
+        candidates = scorer.num_entities - filtered + (1 if index is not None else 0)  # type: ignore[attr-defined]
+        return optimistic, pessimistic, candidates

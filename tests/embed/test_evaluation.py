@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from kgkit.embed.datasets import load_bundled_dataset
-from kgkit.embed.evaluation import FastRankEvaluator, FilterIndex, rank_metrics
+from kgkit.embed.evaluation import SIDES, FastRankEvaluator, FilterIndex, rank_metrics
 
 logging.getLogger("pykeen").setLevel(logging.ERROR)
 
@@ -76,10 +76,11 @@ def test_rank_metrics():
     assert m["hits@1"] == 0.25 and m["hits@10"] == 0.75
 
 
-@pytest.mark.parametrize("model_name,kwargs", [
-    ("TransE", {}), ("TransE", {"scoring_fct_norm": 2}), ("DistMult", {}), ("RotatE", {}),
+@pytest.mark.parametrize("model_name,kwargs,use_numba", [
+    ("TransE", {}, True), ("TransE", {}, False), ("TransE", {"scoring_fct_norm": 2}, True), ("DistMult", {}, True),
+    ("RotatE", {}, True),
 ])
-def test_near_ties_are_ranked_with_pykeens_rounding(model_name, kwargs):
+def test_near_ties_are_ranked_with_pykeens_rounding(model_name, kwargs, use_numba):
     """Entities a few ulps apart: float32 rounding decides the ranks, and ours must equal PyKEEN's."""
     from pykeen.models import model_resolver
 
@@ -91,9 +92,112 @@ def test_near_ties_are_ranked_with_pykeens_rounding(model_name, kwargs):
         noise = torch.randn(emb.shape, generator=g) * 1e-6
         emb[:] = emb[0] + noise.to(emb.dtype)
     ev, res = _pykeen_ranks(model, ds, 50)
-    fast = FastRankEvaluator(batch_size=50)
+    fast = FastRankEvaluator(batch_size=50, use_numba=use_numba)
     ours = fast.evaluate(model, ds.validation.mapped_triples, additional_filter_triples=[ds.training.mapped_triples])
     assert fast.rescored_rows > 0  # the near-tie path was exercised
     for side in ("head", "tail"):
         for rt, mine in (("optimistic", ours.optimistic[side]), ("pessimistic", ours.pessimistic[side])):
             assert np.array_equal(np.concatenate(ev.ranks[side, rt]), mine), (side, rt)
+
+
+def _transe_l1(ds, seed=3, dim=16):
+    from pykeen.models import TransE
+
+    return TransE(triples_factory=ds.training, embedding_dim=dim, random_seed=seed)
+
+
+@pytest.mark.parametrize("filtered", [True, False])
+@pytest.mark.parametrize("mode", ["numba", "use_numba=False", "numba missing"])
+def test_l1_kernel_and_fallback_give_pykeens_ranks(filtered, mode, monkeypatch):
+    """The numba kernel, the torch.cdist path and the path without numba all rank exactly as PyKEEN."""
+    from kgkit.embed import _l1_kernel
+
+    if mode == "numba missing":
+        monkeypatch.setattr(_l1_kernel, "available", lambda: False)
+    ds = load_bundled_dataset("nations", create_inverse_triples=not filtered)
+    model = _transe_l1(ds)
+    fast = FastRankEvaluator(batch_size=40, filtered=filtered, use_numba=mode != "use_numba=False")
+    if filtered:
+        ev, _ = _pykeen_ranks(model, ds, 40)
+        ours = fast.evaluate(model, ds.validation.mapped_triples, additional_filter_triples=[ds.training.mapped_triples])
+        expected = {(side, rt): np.concatenate(ev.ranks[side, rt]) for side in SIDES for rt in ("optimistic", "pessimistic")}
+    else:  # raw ranks straight from PyKEEN's own scores (its evaluator only ranks filtered here)
+        ours = fast.evaluate(model, ds.validation.mapped_triples)
+        expected = _raw_pykeen_ranks(model, ds.validation.mapped_triples, 40)
+    assert fast.used_numba == (mode == "numba")
+    for side in SIDES:
+        for rt, mine in (("optimistic", ours.optimistic[side]), ("pessimistic", ours.pessimistic[side])):
+            assert np.array_equal(expected[side, rt], mine), (side, rt)
+    assert (ours.num_candidates["tail"] == ds.num_entities).all() != filtered
+
+
+def _raw_pykeen_ranks(model, triples, batch_size):
+    out = {}
+    with torch.inference_mode():
+        for side, col in (("head", 0), ("tail", 2)):
+            opt, pes = [], []
+            for batch in triples.split(batch_size):
+                s = model.predict(hrt_batch=batch, target=side)
+                true = s[torch.arange(len(batch)), batch[:, col]].unsqueeze(1)
+                opt.append(((s > true).sum(1) + 1).numpy())
+                pes.append((s >= true).sum(1).numpy())
+            out[side, "optimistic"], out[side, "pessimistic"] = np.concatenate(opt), np.concatenate(pes)
+    return out
+
+def _kernel_problem(n_rows=37, n_ent=300, dim=24, seed=0):
+    rng = np.random.default_rng(seed)
+    E = rng.normal(size=(n_ent, dim)).astype(np.float32)
+    E[100:140] = E[7] + (rng.normal(size=(40, dim)) * 1e-6).astype(np.float32)  # near ties of entity 7
+    X = rng.normal(size=(n_rows, dim)).astype(np.float32)
+    target = rng.integers(0, n_ent, n_rows)
+    target[:5] = 7
+    filt = [np.unique(np.append(rng.choice(n_ent, 20, replace=False), [target[i], 101, 102])) for i in range(n_rows)]
+    ptr = np.concatenate([[0], np.cumsum([len(f) for f in filt])]).astype(np.int64)
+    return X, E, target, filt, ptr, np.concatenate(filt).astype(np.int64)
+
+
+def test_l1_kernel_counts_match_a_float64_reference():
+    """Certainly-above counts and near candidates agree with exact distances; filtered / true never counted."""
+    from kgkit.embed import _l1_kernel
+
+    X, E, target, filt, ptr, ents = _kernel_problem()
+    slack = _l1_kernel.l1_slack(E.shape[1])
+    above, near = _l1_kernel.l1_rank_counts(X, np.ascontiguousarray(E.T), target, ptr, ents, slack)
+    D = np.abs(X[:, None, :].astype(np.float64) - E[None].astype(np.float64)).sum(-1)
+    assert any(len(n) > 5 for n in near[:5])  # the engineered near ties were found
+    for i in range(len(X)):
+        keep = np.ones(len(E), dtype=bool)
+        keep[filt[i]] = False
+        dt = D[i, target[i]]
+        assert not set(near[i].tolist()) & set(filt[i].tolist())
+        # far below the band: certainly above; far above it: never counted
+        clearly_above = int((keep & (D[i] < dt * (1 - 2 * slack))).sum())
+        maybe_above = int((keep & (D[i] < dt * (1 + 2 * slack))).sum())
+        assert clearly_above <= above[i] <= above[i] + len(near[i]) <= maybe_above
+        assert above[i] + len(near[i]) >= int((keep & (D[i] <= dt)).sum())
+
+
+def test_l1_kernel_rows_with_more_near_ties_than_the_buffer_are_rerun():
+    from kgkit.embed import _l1_kernel
+
+    X, E, target, _, ptr, ents = _kernel_problem()
+    ET = np.ascontiguousarray(E.T)
+    slack = _l1_kernel.l1_slack(E.shape[1])
+    a_big, n_big = _l1_kernel.l1_rank_counts(X, ET, target, ptr, ents, slack, cap=512)
+    a_small, n_small = _l1_kernel.l1_rank_counts(X, ET, target, ptr, ents, slack, cap=1)
+    assert max(len(n) for n in n_big) > 1  # the small buffer really overflowed
+    assert np.array_equal(a_big, a_small)
+    assert all(np.array_equal(b, s) for b, s in zip(n_big, n_small))
+
+
+def test_l1_slack_bounds_the_difference_to_torchs_float32_norm():
+    """The kernel-vs-PyKEEN difference of one score never exceeds half the near-tie band."""
+    from kgkit.embed import _l1_kernel
+
+    rng = np.random.default_rng(1)
+    dim = 200
+    X = (rng.normal(size=(8, dim)) * rng.uniform(0.01, 100, size=(8, 1))).astype(np.float32)
+    E = rng.normal(size=(500, dim)).astype(np.float32)
+    pyk = torch.from_numpy(X)[:, None, :].add(-torch.from_numpy(E)[None]).norm(p=1, dim=-1).double().numpy()
+    exact = np.abs((X[:, None, :] - E[None]).astype(np.float64)).sum(-1)  # the same float32 terms, exact sum
+    assert (np.abs(pyk - exact) <= _l1_kernel.l1_slack(dim) / 4 * exact).all()
