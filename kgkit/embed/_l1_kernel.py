@@ -38,10 +38,6 @@ import numpy as np
 
 __all__ = ["available", "l1_slack", "l1_rank_counts", "compile_seconds"]
 
-# Entities per block (float32 accumulators: 1 KiB, L1-resident) and queries per parallel task
-# (a task streams the whole transposed entity matrix once, each slab of it from L2 for ROW_BLOCK rows).
-ENTITY_BLOCK = 256
-ROW_BLOCK = 32
 _kernel: Any = None
 compile_seconds: float | None = None  # seconds the last first-use (compile or cache load) took
 
@@ -60,78 +56,11 @@ def l1_slack(dim: int) -> float:
     return (4 * max(dim - 1, 0) + 32) * 2.0**-24
 
 
-def _build() -> Any:
-    from numba import njit, prange
-
-    @njit(parallel=True, fastmath=False, cache=True, nogil=True)
-    def kernel(X, ET, target, filt_ptr, filt_ent, slack, above, near_count, near_buf):  # pragma: no cover
-        B, dim = X.shape
-        N = ET.shape[1]
-        cap = near_buf.shape[1]
-        n_tasks = (B + ROW_BLOCK - 1) // ROW_BLOCK
-        for task in prange(n_tasks):
-            r0 = task * ROW_BLOCK
-            r1 = min(B, r0 + ROW_BLOCK)
-            nr = r1 - r0
-            lo = np.empty(nr, dtype=np.float64)
-            hi = np.empty(nr, dtype=np.float64)
-            fpos = np.empty(nr, dtype=np.int64)
-            acc = np.empty(ENTITY_BLOCK, dtype=np.float32)
-            for i in range(r0, r1):
-                t = target[i]
-                s = np.float32(0.0)
-                for k in range(dim):  # the same float32 sequence as the blocked loop below
-                    s += abs(X[i, k] - ET[k, t])
-                tol = slack * np.float64(s)
-                lo[i - r0] = s - tol
-                hi[i - r0] = s + tol
-                fpos[i - r0] = filt_ptr[i]
-                above[i] = 0
-                near_count[i] = 0
-            for j0 in range(0, N, ENTITY_BLOCK):
-                w = min(ENTITY_BLOCK, N - j0)
-                for i in range(r0, r1):
-                    a = acc[:w]
-                    a[:] = 0.0
-                    for k in range(dim):
-                        # 1-D slices (not ET[k, j0 + jj]) let LLVM vectorise the loop over entities
-                        xk = X[i, k]
-                        row = ET[k, j0 : j0 + w]
-                        for jj in range(w):
-                            a[jj] += abs(xk - row[jj])
-                    li = lo[i - r0]
-                    hv = hi[i - r0]
-                    t = target[i]
-                    fp = fpos[i - r0]
-                    fend = filt_ptr[i + 1]
-                    for jj in range(w):
-                        d = a[jj]
-                        if d > hv:
-                            continue
-                        j = j0 + jj
-                        if j == t:
-                            continue
-                        while fp < fend and filt_ent[fp] < j:
-                            fp += 1
-                        if fp < fend and filt_ent[fp] == j:
-                            continue
-                        if d < li:
-                            above[i] += 1
-                        else:
-                            c = near_count[i]
-                            if c < cap:
-                                near_buf[i, c] = j
-                            near_count[i] = c + 1
-                    fpos[i - r0] = fp
-
-    return kernel
-
-
 def _get_kernel() -> Any:
     global _kernel, compile_seconds
     if _kernel is None:
         start = time.perf_counter()
-        kernel = _build()
+        from kgkit.embed._l1_numba import l1_rank_kernel as kernel
         # compile (or load from the on-disk cache) now, on a tiny problem, so the first batch is not charged
         x = np.zeros((1, 2), dtype=np.float32)
         z = np.zeros(1, dtype=np.int64)

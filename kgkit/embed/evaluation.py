@@ -41,6 +41,8 @@ DEFAULT_KS = (1, 3, 10)
 # compare differently from kgkit's float64 one: 5e-6 is ~80 float32 ulps, far above the rounding of
 # an elementwise op plus a reduction over a few hundred dimensions.
 _NEAR_TIE_REL = 5e-6
+# near-tie candidates re-scored per torch call on the numba path (bounds memory: chunk x dim floats)
+_EXACT_CHUNK = 65536
 
 
 @dataclass
@@ -174,14 +176,17 @@ def _fast_scorer(model: "Model", side: str, use_numba: bool = True) -> ScoreFn |
         transe.exact = transe_exact  # type: ignore[attr-defined]
         if p in (1, 1.0) and use_numba and E32.device.type == "cpu" and _l1_kernel.available():
             ET = E32.T.contiguous().numpy()  # (dim, entities): the kernel vectorises over entities
+            E_np, R_np = E32.numpy(), R32.numpy()
             slack = _l1_kernel.l1_slack(E32.shape[1])
 
             def transe_l1_counts(
-                q: "torch.Tensor", r: "torch.Tensor", target: np.ndarray, ptr: np.ndarray, ents: np.ndarray,
+                q: np.ndarray, r: np.ndarray, target: np.ndarray, ptr: np.ndarray, ents: np.ndarray,
             ) -> tuple[np.ndarray, list[np.ndarray]]:
-                rr = R32[rel_ids(r, side == "head")]
-                x = E32[q] + rr if tail_like else E32[q] - rr  # PyKEEN's float32 query vector
-                return _l1_kernel.l1_rank_counts(x.numpy(), ET, target, ptr, ents, slack)
+                # numpy, not torch: torch's OpenMP threads would contend with numba's between batches.
+                # An elementwise float32 add rounds the same in both, so x is PyKEEN's query vector.
+                rr = R_np[rel_ids(r, side == "head")]
+                x = E_np[q] + rr if tail_like else E_np[q] - rr
+                return _l1_kernel.l1_rank_counts(x, ET, target, ptr, ents, slack)
 
             transe.l1_counts = transe_l1_counts  # type: ignore[attr-defined]
             transe.num_entities = int(E32.shape[0])  # type: ignore[attr-defined]
@@ -308,8 +313,16 @@ class FastRankEvaluator:
             if any(hasattr(f, "l1_counts") for f in scorers.values()):
                 self.kernel_load_seconds = _l1_kernel.warm_up()  # charged to this evaluation's time
                 self.used_numba = True
+            kernel_sides = [s for s in targets if hasattr(scorers[s], "l1_counts")]
+            for side in kernel_sides:  # the whole side at once: numba first, then torch (no thread ping-pong)
+                o, p, c = self._rank_side_l1_kernel(triples, side, scorers[side], index)
+                opt[side].append(o)
+                pes[side].append(p)
+                cand[side].append(c)
             for batch in triples.split(self.batch_size):
                 for side in targets:
+                    if side in kernel_sides:
+                        continue
                     o, p, c = self._rank_batch(model, batch, side, scorers[side], index, dev)
                     opt[side].append(o)
                     pes[side].append(p)
@@ -415,8 +428,6 @@ class FastRankEvaluator:
         import torch
 
         col, qcol = (2, 0) if side == "tail" else (0, 2)
-        if scorer is not None and hasattr(scorer, "l1_counts"):
-            return self._rank_batch_l1_kernel(batch, side, scorer, index)
         scale = None
         if scorer is not None:
             scores, scale = scorer(batch[:, qcol].to(dev), batch[:, 1].to(dev))
@@ -452,38 +463,57 @@ class FastRankEvaluator:
             self._rescore_near_ties(model, batch, side, scorer, scores, true, scale, index, optimistic, pessimistic, dev)
         return optimistic.cpu().numpy(), pessimistic.cpu().numpy(), candidates.cpu().numpy()
 
-    def _rank_batch_l1_kernel(
-        self, batch: "torch.Tensor", side: str, scorer: ScoreFn, index: FilterIndex | None,
+    def _rank_side_l1_kernel(
+        self, triples: "torch.Tensor", side: str, scorer: ScoreFn, index: FilterIndex | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rank one batch with the fused numba L1 kernel; near ties re-scored with PyKEEN's arithmetic."""
+        """Rank one side of all triples with the fused numba L1 kernel, then re-score near ties exactly.
+
+        The kernel runs batch by batch and returns certainly-above counts and near-tie candidates; the
+        near ties of all batches are then re-scored together with PyKEEN's float32 arithmetic (torch),
+        in chunks of ``_EXACT_CHUNK`` candidates.
+        """
         import torch
 
         col, qcol = (2, 0) if side == "tail" else (0, 2)
-        bsz = batch.shape[0]
-        q, r = batch[:, qcol], batch[:, 1]
-        target = batch[:, col].numpy().astype(np.int64)
-        if index is not None:  # answers come sorted per row (FilterIndex keeps them sorted per key)
-            rows, ents = index.positives(side, batch[:, qcol].numpy(), batch[:, 1].numpy())
-            filtered = np.bincount(rows, minlength=bsz)
+        trip = triples.numpy().astype(np.int64)
+        above_parts, near_parts, filtered_parts = [], [], []
+        for b0 in range(0, len(trip), self.batch_size):
+            batch = trip[b0 : b0 + self.batch_size]
+            bsz = len(batch)
+            if index is not None:  # answers come sorted per row (FilterIndex keeps them sorted per key)
+                rows, ents = index.positives(side, batch[:, qcol], batch[:, 1])
+                filtered = np.bincount(rows, minlength=bsz)
+                ents = np.ascontiguousarray(ents, dtype=np.int64)
+            else:
+                filtered, ents = np.zeros(bsz, dtype=np.int64), np.zeros(0, dtype=np.int64)
             ptr = np.concatenate([[0], np.cumsum(filtered)]).astype(np.int64)
-            ents = np.ascontiguousarray(ents, dtype=np.int64)
-        else:
-            filtered = np.zeros(bsz, dtype=np.int64)
-            ptr = np.zeros(bsz + 1, dtype=np.int64)
-            ents = np.zeros(0, dtype=np.int64)
-        above, near = scorer.l1_counts(q, r, target, ptr, ents)  # type: ignore[attr-defined]
-        counts = np.fromiter((len(n) for n in near), dtype=np.int64, count=bsz)
-        optimistic = 1 + above
-        pessimistic = 1 + above
+            above, near = scorer.l1_counts(  # type: ignore[attr-defined]
+                batch[:, qcol], batch[:, 1], np.ascontiguousarray(batch[:, col]), ptr, ents)
+            above_parts.append(above)
+            near_parts.extend(near)
+            filtered_parts.append(filtered)
+        above = np.concatenate(above_parts)
+        counts = np.fromiter((len(n) for n in near_parts), dtype=np.int64, count=len(trip))
+        optimistic, pessimistic = 1 + above, 1 + above
         if counts.any():
-            prow = np.repeat(np.arange(bsz), counts)
-            cand = torch.from_numpy(np.concatenate(near))[:, None]
+            prow = np.repeat(np.arange(len(trip)), counts)
+            cand = np.concatenate(near_parts)
             exact = scorer.exact  # type: ignore[attr-defined]
-            t_ex = exact(q, r, torch.from_numpy(target)[:, None])[:, 0]
-            pr = torch.from_numpy(prow)
-            c_ex = exact(q[pr], r[pr], cand)[:, 0]
-            optimistic = optimistic + np.bincount(prow, (c_ex > t_ex[pr]).numpy(), minlength=bsz).astype(np.int64)
-            pessimistic = pessimistic + np.bincount(prow, (c_ex >= t_ex[pr]).numpy(), minlength=bsz).astype(np.int64)
-            self.rescored_rows += int((counts > 0).sum())
+            rows_near = np.nonzero(counts)[0]
+            t_ex = np.zeros(len(trip), dtype=np.float32)
+            gt, ge = np.zeros(len(prow), dtype=bool), np.zeros(len(prow), dtype=bool)
+            for c0 in range(0, len(rows_near), _EXACT_CHUNK):
+                rr = torch.from_numpy(rows_near[c0 : c0 + _EXACT_CHUNK])
+                t_ex[rr.numpy()] = exact(triples[rr, qcol], triples[rr, 1], triples[rr, col][:, None])[:, 0].numpy()
+            for c0 in range(0, len(prow), _EXACT_CHUNK):
+                pr = torch.from_numpy(prow[c0 : c0 + _EXACT_CHUNK])
+                c_ex = exact(triples[pr, qcol], triples[pr, 1], torch.from_numpy(cand[c0 : c0 + _EXACT_CHUNK])[:, None])
+                t = torch.from_numpy(t_ex[pr.numpy()])
+                gt[c0 : c0 + len(pr)] = (c_ex[:, 0] > t).numpy()
+                ge[c0 : c0 + len(pr)] = (c_ex[:, 0] >= t).numpy()
+            optimistic = optimistic + np.bincount(prow, gt, minlength=len(trip)).astype(np.int64)
+            pessimistic = pessimistic + np.bincount(prow, ge, minlength=len(trip)).astype(np.int64)
+            self.rescored_rows += len(rows_near)
+        filtered = np.concatenate(filtered_parts)
         candidates = scorer.num_entities - filtered + (1 if index is not None else 0)  # type: ignore[attr-defined]
         return optimistic, pessimistic, candidates
