@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "l1_slack", "l1_rank_counts", "compile_seconds"]
+__all__ = ["available", "compile_seconds", "l1_rank_counts", "l1_slack", "warm_up"]
 
 _kernel: Any = None
 compile_seconds: float | None = None  # seconds the last first-use (compile or cache load) took
@@ -81,7 +81,7 @@ def warm_up() -> float:
 
 def l1_rank_counts(
     X: np.ndarray, ET: np.ndarray, target: np.ndarray, filt_ptr: np.ndarray, filt_ent: np.ndarray,
-    slack: float, cap: int = 64,
+    slack: float, cap: int = 64, num_threads: int | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Certainly-above counts and near-tie candidates of each query row, filtered entities skipped.
 
@@ -94,11 +94,16 @@ def l1_rank_counts(
         filt_ent: int64 filtered entity ids.
         slack: relative near-tie band (``l1_slack(dim)``).
         cap: near-tie candidates kept per row in the first pass; rows with more are re-run alone.
+        num_threads: numba threads (at most numba's ``NUMBA_NUM_THREADS``); None keeps numba's setting.
 
     Returns:
         ``(above, near)``: ``above`` (B,) int64, and ``near[i]`` the near-tie candidate ids of row ``i``.
     """
     kernel = _get_kernel()
+    if num_threads is not None:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS)))
     B = X.shape[0]
     X = np.ascontiguousarray(X, dtype=np.float32)
     target = np.ascontiguousarray(target, dtype=np.int64)

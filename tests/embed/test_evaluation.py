@@ -91,7 +91,7 @@ def test_near_ties_are_ranked_with_pykeens_rounding(model_name, kwargs, use_numb
         g = torch.Generator().manual_seed(0)
         noise = torch.randn(emb.shape, generator=g) * 1e-6
         emb[:] = emb[0] + noise.to(emb.dtype)
-    ev, res = _pykeen_ranks(model, ds, 50)
+    ev, _ = _pykeen_ranks(model, ds, 50)
     fast = FastRankEvaluator(batch_size=50, use_numba=use_numba)
     ours = fast.evaluate(model, ds.validation.mapped_triples, additional_filter_triples=[ds.training.mapped_triples])
     assert fast.rescored_rows > 0  # the near-tie path was exercised
