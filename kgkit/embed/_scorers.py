@@ -83,7 +83,8 @@ def fast_scorer(model: "Model", side: str, use_numba: bool = True) -> ScoreFn | 
             return -(x.abs() ** p).sum(-1) if power else -x.norm(p=p, dim=-1)
 
         transe.exact = transe_exact  # type: ignore[attr-defined]
-        if p in (1, 1.0) and use_numba and E32.device.type == "cpu" and _l1_kernel.available():
+        if (p in (1, 1.0) and use_numba and E32.device.type == "cpu" and E32.dtype == torch.float32
+                and _l1_kernel.available()):
             ET = E32.T.contiguous().numpy()  # (dim, entities): the kernel vectorises over entities
             E_np, R_np = E32.numpy(), R32.numpy()
             slack = _l1_kernel.l1_slack(E32.shape[1])

@@ -47,6 +47,7 @@ DEFAULT_KS = (1, 3, 10)
 _NEAR_TIE_REL = 5e-6
 # near-tie candidates re-scored per torch call on the numba path (bounds memory: chunk x dim floats)
 _EXACT_CHUNK = 65536
+_EXACT_FLUSH = 2_000_000  # pending near-tie candidates that trigger their exact re-scoring (~16 MB of ids)
 
 
 @dataclass
@@ -339,52 +340,67 @@ class FastRankEvaluator:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rank one side of all triples with the fused numba L1 kernel, then re-score near ties exactly.
 
-        The kernel runs batch by batch and returns certainly-above counts and near-tie candidates; the
-        near ties of all batches are then re-scored together with PyKEEN's float32 arithmetic (torch),
-        in chunks of ``_EXACT_CHUNK`` candidates.
+        The kernel runs batch by batch and returns certainly-above counts and near-tie candidates. The
+        near ties are re-scored with PyKEEN's float32 arithmetic (torch) for many batches at once, once
+        ``_EXACT_FLUSH`` of them are pending or at the end: alternating numba's and torch's thread
+        pools batch by batch costs more than the work (each spins while the other runs).
         """
-        import torch
-
         col, qcol = (2, 0) if side == "tail" else (0, 2)
         trip = triples.numpy().astype(np.int64)
-        above_parts, near_parts, filtered_parts = [], [], []
-        for b0 in range(0, len(trip), self.batch_size):
+        n = len(trip)
+        optimistic, pessimistic = np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+        filtered = np.zeros(n, dtype=np.int64)
+        pending: list[tuple[int, list[np.ndarray]]] = []  # (first row, near candidates of each row)
+        n_pending = 0
+        for b0 in range(0, n, self.batch_size):
             batch = trip[b0 : b0 + self.batch_size]
             bsz = len(batch)
             if index is not None:  # answers come sorted per row (FilterIndex keeps them sorted per key)
                 rows, ents = index.positives(side, batch[:, qcol], batch[:, 1])
-                filtered = np.bincount(rows, minlength=bsz)
+                filtered[b0 : b0 + bsz] = np.bincount(rows, minlength=bsz)
                 ents = np.ascontiguousarray(ents, dtype=np.int64)
             else:
-                filtered, ents = np.zeros(bsz, dtype=np.int64), np.zeros(0, dtype=np.int64)
-            ptr = np.concatenate([[0], np.cumsum(filtered)]).astype(np.int64)
+                ents = np.zeros(0, dtype=np.int64)
+            ptr = np.concatenate([[0], np.cumsum(filtered[b0 : b0 + bsz])]).astype(np.int64)
             above, near = scorer.l1_counts(  # type: ignore[attr-defined]
                 batch[:, qcol], batch[:, 1], np.ascontiguousarray(batch[:, col]), ptr, ents)
-            above_parts.append(above)
-            near_parts.extend(near)
-            filtered_parts.append(filtered)
-        above = np.concatenate(above_parts)
-        counts = np.fromiter((len(n) for n in near_parts), dtype=np.int64, count=len(trip))
-        optimistic, pessimistic = 1 + above, 1 + above
-        if counts.any():
-            prow = np.repeat(np.arange(len(trip)), counts)
-            cand = np.concatenate(near_parts)
-            exact = scorer.exact  # type: ignore[attr-defined]
-            rows_near = np.nonzero(counts)[0]
-            t_ex = np.zeros(len(trip), dtype=np.float32)
-            gt, ge = np.zeros(len(prow), dtype=bool), np.zeros(len(prow), dtype=bool)
-            for c0 in range(0, len(rows_near), _EXACT_CHUNK):
-                rr = torch.from_numpy(rows_near[c0 : c0 + _EXACT_CHUNK])
-                t_ex[rr.numpy()] = exact(triples[rr, qcol], triples[rr, 1], triples[rr, col][:, None])[:, 0].numpy()
-            for c0 in range(0, len(prow), _EXACT_CHUNK):
-                pr = torch.from_numpy(prow[c0 : c0 + _EXACT_CHUNK])
-                c_ex = exact(triples[pr, qcol], triples[pr, 1], torch.from_numpy(cand[c0 : c0 + _EXACT_CHUNK])[:, None])
-                t = torch.from_numpy(t_ex[pr.numpy()])
-                gt[c0 : c0 + len(pr)] = (c_ex[:, 0] > t).numpy()
-                ge[c0 : c0 + len(pr)] = (c_ex[:, 0] >= t).numpy()
-            optimistic = optimistic + np.bincount(prow, gt, minlength=len(trip)).astype(np.int64)
-            pessimistic = pessimistic + np.bincount(prow, ge, minlength=len(trip)).astype(np.int64)
-            self.rescored_rows += len(rows_near)
-        filtered = np.concatenate(filtered_parts)
+            optimistic[b0 : b0 + bsz] += above
+            pessimistic[b0 : b0 + bsz] += above
+            pending.append((b0, near))
+            n_pending += sum(len(c) for c in near)
+            if n_pending >= _EXACT_FLUSH or b0 + bsz >= n:
+                self._rescore_pending(triples, side, scorer.exact, pending, optimistic, pessimistic)  # type: ignore[attr-defined]
+                pending, n_pending = [], 0
         candidates = scorer.num_entities - filtered + (1 if index is not None else 0)  # type: ignore[attr-defined]
         return optimistic, pessimistic, candidates
+
+    def _rescore_pending(
+        self, triples: "torch.Tensor", side: str, exact: Callable[..., "torch.Tensor"],
+        pending: list[tuple[int, list[np.ndarray]]], optimistic: np.ndarray, pessimistic: np.ndarray,
+    ) -> None:
+        """Add the near ties that PyKEEN's exact float32 scores put above (optimistic) / level (pessimistic)."""
+        import torch
+
+        col, qcol = (2, 0) if side == "tail" else (0, 2)
+        near = [c for _, cands in pending for c in cands]
+        rows = np.concatenate([np.arange(b0, b0 + len(cands)) for b0, cands in pending])
+        counts = np.fromiter((len(c) for c in near), dtype=np.int64, count=len(near))
+        if not counts.any():
+            return
+        rows_near = rows[counts > 0]
+        prow = np.repeat(rows, counts)
+        cand = np.concatenate(near)
+        t_ex = np.zeros(len(triples), dtype=np.float32)
+        for c0 in range(0, len(rows_near), _EXACT_CHUNK):
+            rr = torch.from_numpy(rows_near[c0 : c0 + _EXACT_CHUNK])
+            t_ex[rr.numpy()] = exact(triples[rr, qcol], triples[rr, 1], triples[rr, col][:, None])[:, 0].numpy()
+        gt, ge = np.zeros(len(prow), dtype=bool), np.zeros(len(prow), dtype=bool)
+        for c0 in range(0, len(prow), _EXACT_CHUNK):
+            pr = torch.from_numpy(prow[c0 : c0 + _EXACT_CHUNK])
+            c_ex = exact(triples[pr, qcol], triples[pr, 1], torch.from_numpy(cand[c0 : c0 + _EXACT_CHUNK])[:, None])
+            t = torch.from_numpy(t_ex[pr.numpy()])
+            gt[c0 : c0 + len(pr)] = (c_ex[:, 0] > t).numpy()
+            ge[c0 : c0 + len(pr)] = (c_ex[:, 0] >= t).numpy()
+        optimistic += np.bincount(prow, gt, minlength=len(optimistic)).astype(np.int64)
+        pessimistic += np.bincount(prow, ge, minlength=len(pessimistic)).astype(np.int64)
+        self.rescored_rows += len(rows_near)
