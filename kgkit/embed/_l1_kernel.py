@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "compile_seconds", "l1_rank_counts", "l1_slack", "warm_up"]
+from kgkit.errors import KgkitError
+
+__all__ = ["KernelCompileError", "available", "compile_seconds", "l1_rank_counts", "l1_slack", "warm_up"]
+
+
+class KernelCompileError(KgkitError):
+    """numba is installed but could not compile or run the kernel on this machine."""
 
 _kernel: Any = None
 compile_seconds: float | None = None  # seconds the last first-use (compile or cache load) took
@@ -60,19 +66,32 @@ def _get_kernel() -> Any:
     global _kernel, compile_seconds
     if _kernel is None:
         start = time.perf_counter()
+        from numba.core.errors import NumbaError
+
         from kgkit.embed._l1_numba import l1_rank_kernel as kernel
+
         # compile (or load from the on-disk cache) now, on a tiny problem, so the first batch is not charged
         x = np.zeros((1, 2), dtype=np.float32)
         z = np.zeros(1, dtype=np.int64)
-        kernel(x, np.zeros((2, 1), dtype=np.float32), z, np.zeros(2, dtype=np.int64), z, 0.0,
-               z.copy(), z.copy(), np.zeros((1, 1), dtype=np.int64))
+        try:
+            kernel(x, np.zeros((2, 1), dtype=np.float32), z, np.zeros(2, dtype=np.int64), z, 0.0,
+                   z.copy(), z.copy(), np.zeros((1, 1), dtype=np.int64))
+        except NumbaError as err:
+            raise KernelCompileError(
+                f"the numba L1 ranking kernel failed to compile ({err.__class__.__name__}); kgkit falls back to "
+                "torch.cdist; to silence this pass use_numba=False to FastRankEvaluator, or reinstall numba"
+            ) from err
         compile_seconds = time.perf_counter() - start
         _kernel = kernel
     return _kernel
 
 
 def warm_up() -> float:
-    """Compile or load the kernel; returns the seconds it took (0 when already loaded)."""
+    """Compile or load the kernel; returns the seconds it took (0 when already loaded).
+
+    Raises:
+        KernelCompileError: numba could not compile the kernel.
+    """
     if _kernel is not None:
         return 0.0
     _get_kernel()

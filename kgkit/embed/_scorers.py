@@ -32,7 +32,12 @@ def fast_scorer(model: "Model", side: str, use_numba: bool = True) -> ScoreFn | 
     :mod:`kgkit.embed._l1_kernel`).
     """
     import torch
-    from pykeen.nn.modules import ComplExInteraction, DistMultInteraction, RotatEInteraction, TransEInteraction
+    from pykeen.nn.modules import (
+        ComplExInteraction,
+        DistMultInteraction,
+        RotatEInteraction,
+        TransEInteraction,
+    )
 
     ents = getattr(model, "entity_representations", None)
     rels = getattr(model, "relation_representations", None)

@@ -23,6 +23,7 @@ filter and ranking.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -36,6 +37,8 @@ from kgkit.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from pykeen.models import Model
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["FastRankEvaluator", "RankResult", "FilterIndex", "rank_metrics", "SIDES"]
 
@@ -183,8 +186,12 @@ class FastRankEvaluator:
             scorers = {s: (fast_scorer(model, s, self.use_numba) if self.use_fast_kernels else None)
                        for s in targets}
             if any(hasattr(f, "l1_counts") for f in scorers.values()):
-                self.kernel_load_seconds = _l1_kernel.warm_up()  # charged to this evaluation's time
-                self.used_numba = True
+                try:
+                    self.kernel_load_seconds = _l1_kernel.warm_up()  # charged to this evaluation's time
+                    self.used_numba = True
+                except _l1_kernel.KernelCompileError as err:
+                    logger.warning("%s", err)
+                    scorers = {s: fast_scorer(model, s, use_numba=False) for s in targets}
             kernel_sides = [s for s in targets if hasattr(scorers[s], "l1_counts")]
             for side in kernel_sides:  # the whole side at once: numba first, then torch (no thread ping-pong)
                 o, p, c = self._rank_side_l1_kernel(triples, side, scorers[side], index)

@@ -111,9 +111,7 @@ def _transe_l1(ds, seed=3, dim=16):
                                   "numba missing"])
 def test_l1_kernel_and_fallback_give_pykeens_ranks(filtered, mode, monkeypatch):
     """The numba kernel, the torch.cdist path and the path without numba all rank exactly as PyKEEN."""
-    from kgkit.embed import _l1_kernel
-
-    from kgkit.embed import evaluation
+    from kgkit.embed import _l1_kernel, evaluation
 
     if mode == "numba missing":
         monkeypatch.setattr(_l1_kernel, "available", lambda: False)
@@ -206,3 +204,23 @@ def test_l1_slack_bounds_the_difference_to_torchs_float32_norm():
     pyk = torch.from_numpy(X)[:, None, :].add(-torch.from_numpy(E)[None]).norm(p=1, dim=-1).double().numpy()
     exact = np.abs((X[:, None, :] - E[None]).astype(np.float64)).sum(-1)  # the same float32 terms, exact sum
     assert (np.abs(pyk - exact) <= _l1_kernel.l1_slack(dim) / 4 * exact).all()
+
+
+def test_kernel_compile_failure_falls_back_to_cdist(monkeypatch, caplog):
+    """A numba that cannot compile the kernel costs speed, not results: same ranks, a warning naming the fix."""
+    from kgkit.embed import _l1_kernel
+
+    def broken() -> float:
+        raise _l1_kernel.KernelCompileError("the numba L1 ranking kernel failed to compile (test)")
+
+    monkeypatch.setattr(_l1_kernel, "warm_up", broken)
+    ds = load_bundled_dataset("nations")
+    model = _transe_l1(ds)
+    ev, _ = _pykeen_ranks(model, ds, 32)
+    fast = FastRankEvaluator(batch_size=32)
+    with caplog.at_level(logging.WARNING, logger="kgkit.embed.evaluation"):
+        ours = fast.evaluate(model, ds.validation.mapped_triples, additional_filter_triples=[ds.training.mapped_triples])
+    assert not fast.used_numba and "failed to compile" in caplog.text
+    for side in SIDES:
+        assert np.array_equal(np.concatenate(ev.ranks[side, "pessimistic"]), ours.pessimistic[side])
+        assert np.array_equal(np.concatenate(ev.ranks[side, "optimistic"]), ours.optimistic[side])
