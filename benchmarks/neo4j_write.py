@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from kgkit.ontology import relationship_type
-from kgkit.store.neo4j import Neo4jStore
+from kgkit.store.neo4j import NEO4J_WRITERS, Neo4jStore
 from kgkit.types import Entity, Provenance, Span, Triple, normalize_name
 
 TYPES = ("Person", "Organization", "Place", "Work")
@@ -85,9 +85,10 @@ def naive_write(store: Neo4jStore, triples: list[Triple], *, time_box_s: float) 
     return n, time.perf_counter() - t0
 
 
-def time_phases(store: Neo4jStore) -> dict[str, float]:
-    """Wrap ``store._run`` to add up wall time per kind of statement (entities, facts, evidence)."""
-    phases: dict[str, float] = {"entities": 0.0, "facts": 0.0, "evidence": 0.0, "other": 0.0}
+def time_phases(store: Neo4jStore) -> dict[str, list[tuple[float, float]]]:
+    """Wrap ``store._run`` to record the (start, end) of every statement per kind (entities, facts,
+    evidence). With concurrent writers the intervals overlap; :func:`wall` merges them."""
+    spans: dict[str, list[tuple[float, float]]] = {"entities": [], "facts": [], "evidence": [], "other": []}
     inner = store._run
 
     def run(cypher: str, params: Any = None, *, write: bool = True) -> list[dict[str, Any]]:
@@ -97,24 +98,78 @@ def time_phases(store: Neo4jStore) -> dict[str, float]:
         finally:
             kind = ("facts" if "MERGE (s)-[r:" in cypher else "evidence" if "MERGE (e:Evidence" in cypher
                     else "entities" if "MERGE (n:Entity" in cypher else "other")
-            phases[kind] += time.perf_counter() - t0
+            spans[kind].append((t0, time.perf_counter()))
 
     store._run = run  # type: ignore[method-assign]
-    return phases
+    return spans
 
 
-def server_rss_mib(port: int) -> float | None:
-    """RSS of the Java process listening on ``port`` (the project-local server), if we can see it."""
+def wall(spans: list[tuple[float, float]]) -> float:
+    """Length of the union of time intervals."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
+def batched_write(store: Neo4jStore, triples: list[Triple], entities: int, label: str, pid: int | None) -> float:
+    """Write ``triples`` into the emptied store; print and return rels/s end to end."""
+    store.clear()
+    inner = store._run
+    spans = time_phases(store)
+    try:
+        t0, c0 = time.perf_counter(), server_cpu_s(pid)
+        res = store.write_triples(triples)
+        s_batched = time.perf_counter() - t0
+        cpu = server_cpu_s(pid) - c0
+    finally:
+        store._run = inner  # type: ignore[method-assign]
+    stats = store.stats()
+    rate = res.facts / s_batched
+    print(f"batched UNWIND, {label}: {res.entities:,} entities + {res.facts:,} facts + {res.evidence:,} evidence "
+          f"in {s_batched:.1f}s = {rate:,.0f} rels/s end to end "
+          f"({(res.entities + res.facts + res.evidence) / s_batched:,.0f} graph elements/s)")
+    walls = {k: wall(v) for k, v in spans.items() if v}
+    print("  wall time per kind of batch: " + ", ".join(f"{k} {v:.1f}s" for k, v in walls.items())
+          + f"; relationship batches alone: {res.facts / walls['facts']:,.0f} rels/s"
+          + f"; evidence batches alone: {res.evidence / walls['evidence']:,.0f} nodes/s")
+    if cpu:
+        n = res.entities + res.facts + res.evidence
+        print(f"  server CPU {cpu:.1f}s = {cpu / n * 1e6:.0f} us per graph element ({cpu / s_batched:.2f} cores busy on average)")
+    assert (stats.entities, stats.facts, stats.evidence) == (entities, res.facts, res.evidence), stats
+    return rate
+
+
+def server_pid(port: int) -> int | None:
+    """The pid of the process listening on ``port`` (the project-local server), if we can see it."""
     try:
         out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False).stdout
-        pid = int(out.split("pid=")[1].split(",")[0])
+        return int(out.split("pid=")[1].split(",")[0])
+    except (IndexError, ValueError, OSError):
+        return None
+
+
+def server_rss_mib(pid: int | None) -> float | None:
+    try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
-    except (IndexError, ValueError, OSError):
+    except OSError:
         return None
     return None
+
+
+def server_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds the server process has used (0 if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _version(dist: str) -> str:
@@ -132,6 +187,8 @@ def main() -> None:
     ap.add_argument("--entities", type=int, default=100_000)
     ap.add_argument("--facts", type=int, default=300_000)
     ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--writers", type=int, default=NEO4J_WRITERS,
+                    help="concurrent writers for the batched path (it is also run with 1 writer, as a baseline)")
     ap.add_argument("--naive-sample", type=int, default=3000, help="triples written the naive way")
     ap.add_argument("--naive-time-box", type=float, default=180.0, help="stop the naive path after this many seconds")
     args = ap.parse_args()
@@ -143,7 +200,8 @@ def main() -> None:
     triples = make_graph(args.entities, args.facts)
     print(f"generated {len(triples):,} triples over {args.entities:,} entities in {time.perf_counter() - t0:.1f}s (not timed below)")
 
-    store = Neo4jStore(args.uri, batch_size=args.batch_size)
+    store = Neo4jStore(args.uri, batch_size=args.batch_size, writers=args.writers)
+    pid = server_pid(int((store.uri.rsplit(":", 1)[-1]).strip("/") or 7687))
     store.open()
     try:
         store.clear()
@@ -153,20 +211,14 @@ def main() -> None:
         cut = "" if n_naive == len(naive_rows) else f" (time box hit after {n_naive} of {len(naive_rows)})"
         print(f"naive per-row MERGE: {n_naive:,} triples in {s_naive:.1f}s = {naive_rate:,.0f} rels/s{cut}; "
               f"extrapolated to {len(triples):,}: {len(triples) / naive_rate / 60:.0f} min")
-        store.clear()
-
-        phases = time_phases(store)
-        t0 = time.perf_counter()
-        res = store.write_triples(triples)
-        s_batched = time.perf_counter() - t0
+        rates = {}
+        for w in sorted({1, args.writers}):
+            store.writers = w
+            rates[w] = batched_write(store, triples, args.entities, f"{w} writer{'s' if w > 1 else ''} (batch {args.batch_size})", pid)
+        batched_rate = rates[args.writers]
+        if len(rates) > 1:
+            print(f"RATIO {args.writers} writers / 1 writer: {rates[args.writers] / rates[1]:.2f}x")
         stats = store.stats()
-        batched_rate = res.facts / s_batched
-        print(f"batched UNWIND (batch {args.batch_size}): {res.entities:,} entities + {res.facts:,} facts + "
-              f"{res.evidence:,} evidence in {s_batched:.1f}s = {batched_rate:,.0f} rels/s "
-              f"({(res.entities + res.facts + res.evidence) / s_batched:,.0f} graph elements/s)")
-        print("  of which, in the server round trips: " + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if v)
-              + f"; relationship batches alone: {res.facts / phases['facts']:,.0f} rels/s")
-        assert (stats.entities, stats.facts, stats.evidence) == (args.entities, res.facts, res.evidence), stats
         print(f"store after batched write: {stats.entities:,} entities, {stats.facts:,} facts, {stats.evidence:,} evidence")
 
         again = triples[:50_000]
@@ -180,9 +232,8 @@ def main() -> None:
         ret = store.retract_document("doc1.txt")
         print(f"retract one document ({ret.evidence_removed} evidence, {ret.facts_removed} facts) from the "
               f"{stats.facts:,}-fact graph: {time.perf_counter() - t0:.2f}s")
-        print(f"RATIO batched / naive: {batched_rate / naive_rate:.0f}x (load average now {os.getloadavg()[0]:.2f})")
-        port = int((store.uri.rsplit(":", 1)[-1]).strip("/") or 7687)
-        rss = server_rss_mib(port)
+        print(f"RATIO batched ({args.writers} writers) / naive: {batched_rate / naive_rate:.0f}x (load average now {os.getloadavg()[0]:.2f})")
+        rss = server_rss_mib(pid)
         if rss is not None:
             print(f"server RSS after the run: {rss:,.0f} MiB")
     finally:

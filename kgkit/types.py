@@ -32,11 +32,8 @@ __all__ = [
 
 def stable_hash(*parts: str, length: int = 16) -> str:
     """A short, stable hex digest of ``parts`` (joined with a separator that cannot occur in text)."""
-    h = hashlib.blake2b(digest_size=max(8, length // 2 + length % 2))
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.hexdigest()[:length]
+    data = "".join(p + "\x1f" for p in parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=max(8, length // 2 + length % 2)).hexdigest()[:length]
 
 
 _WS = re.compile(r"\s+")
@@ -178,14 +175,16 @@ class Evidence:
     source: str | None = None
 
     @staticmethod
-    def for_triple(t: Triple) -> "Evidence":
+    def for_triple(t: Triple, *, fact_id: str | None = None) -> "Evidence":
+        """The evidence of ``t`` (pass ``fact_id`` when ``t.id`` is already known: it is a hash)."""
         p = t.provenance
+        fid = fact_id or t.id
         s, e = (p.span.start, p.span.end) if p.span else (None, None)
         # Keyed by document-level span, not chunk: the same sentence seen in two overlapping chunks
         # is one piece of evidence.
-        eid = "ev:" + stable_hash("fact", t.id, p.document_id, str(s), str(e), p.extractor, length=20)
+        eid = "ev:" + stable_hash("fact", fid, p.document_id, str(s), str(e), p.extractor, length=20)
         return Evidence(
-            eid, "fact", t.id, p.document_id, p.chunk_id, s, e, p.extractor, p.extractor_version,
+            eid, "fact", fid, p.document_id, p.chunk_id, s, e, p.extractor, p.extractor_version,
             p.confidence, t.evidence, p.source,
         )
 

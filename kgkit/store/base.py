@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime
 
 from kgkit.ontology import relationship_type, validate_identifier
 from kgkit.store import cypher as Q
+from kgkit.store.batching import Phase, Statement, batches, fact_phases, spread
 from kgkit.types import Document, Entity, Evidence, GraphStats, RetractionResult, Triple, normalize_name
 
 __all__ = ["GraphStore", "CypherGraphStore", "FactRecord", "EntityRecord", "WriteResult"]
@@ -101,6 +102,9 @@ class CypherGraphStore(abc.ABC):
 
     name = "cypher"
 
+    #: concurrent write transactions; stores whose server can run writes in parallel raise it.
+    writers: int = 1
+
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.batch_size = batch_size
 
@@ -117,6 +121,16 @@ class CypherGraphStore(abc.ABC):
 
     @abc.abstractmethod
     def _schema_statements(self) -> list[str]: ...
+
+    def _run_phase(self, phase: Phase) -> list[tuple[Statement, list[dict[str, Any]]]]:
+        """Run the jobs of one write phase (see :mod:`kgkit.store.batching`); here, in order.
+
+        Returns each statement with its result rows.
+        """
+        return [((stmt, params), self._run(stmt, params)) for job in phase for stmt, params in job]
+
+    def _run_independent(self, statements: list[Statement]) -> list[tuple[Statement, list[dict[str, Any]]]]:
+        return self._run_phase(spread(statements, self.writers))
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> "CypherGraphStore":
@@ -144,20 +158,22 @@ class CypherGraphStore(abc.ABC):
         return len(rows)
 
     def upsert_entities(self, entities: Sequence[Entity]) -> int:
-        by_type: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        for e in entities:
-            label = validate_identifier(e.type, "entity type")
-            prev = by_type[label].get(e.id)
-            aliases = sorted(set(e.aliases) | {e.name} | set(prev["aliases"] if prev else ()))
-            by_type[label][e.id] = {"id": e.id, "name": prev["name"] if prev else e.name, "type": e.type,
-                                    "norm": normalize_name(e.name), "aliases": aliases}
-        n = 0
-        for label, rows_by_id in by_type.items():
-            rows = list(rows_by_id.values())
-            for batch in _batches(rows, self.batch_size):
-                self._run(Q.upsert_entities(label), {"rows": list(batch)})
-            n += len(rows)
-        return n
+        rows_by_label = _entity_rows(entities)
+        self._write_entities(rows_by_label)
+        return sum(len(rows) for rows in rows_by_label.values())
+
+    def _write_entities(self, rows_by_label: Mapping[str, list[dict[str, Any]]]) -> Mapping[str, str]:
+        """Upsert entity rows; a store may return handles (entity id -> its own node reference)
+        that :meth:`_write_facts` uses to find the endpoints faster. Here: none."""
+        self._run_independent([
+            (Q.upsert_entities(label), {"rows": b}) for label, rows in rows_by_label.items() for b in batches(rows, self.batch_size)
+        ])
+        return {}
+
+    def _write_facts(self, rows_by_type: Mapping[str, list[dict[str, Any]]], handles: Mapping[str, str]) -> None:
+        """Upsert fact rows (``id, s, o, p, c``) per relationship type, as planned by :func:`fact_phases`."""
+        for phase in fact_phases(rows_by_type, Q.upsert_facts, batch_size=self.batch_size, writers=self.writers):
+            self._run_phase(phase)
 
     def write_triples(
         self, triples: Sequence[Triple], mentions: Sequence[tuple[Entity, Evidence]] = ()
@@ -165,32 +181,29 @@ class CypherGraphStore(abc.ABC):
         """Upsert the entities, facts and evidence of ``triples`` (and entity ``mentions``)."""
         # Validate every relationship type and label before writing anything, so that a hostile or
         # malformed name refuses the whole call instead of leaving its entities behind.
-        rel_types = [relationship_type(t.predicate) for t in triples]
+        rel_of = {p: relationship_type(p) for p in {t.predicate for t in triples}}
         entities = [t.subject for t in triples] + [t.object for t in triples] + [e for e, _ in mentions]
-        for e in entities:
-            validate_identifier(e.type, "entity type")
-        n_entities = self.upsert_entities(entities)
+        for label in {e.type for e in entities}:
+            validate_identifier(label, "entity type")
+        rows_by_label = _entity_rows(entities)
+        handles = self._write_entities(rows_by_label)
+        n_entities = sum(len(rows) for rows in rows_by_label.values())
         facts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         evidence: dict[str, dict[str, Any]] = {}
-        for t, rel in zip(triples, rel_types):
-            fid = t.id
+        for t in triples:
+            rel, fid, sid, oid = rel_of[t.predicate], t.id, t.subject.id, t.object.id
             prev = facts[rel].get(fid)
             conf = max(t.confidence, prev["c"]) if prev else t.confidence
-            facts[rel][fid] = {"id": fid, "s": t.subject.id, "o": t.object.id, "p": t.predicate, "c": conf}
-            ev = Evidence.for_triple(t)
-            evidence[ev.id] = _evidence_row(ev, subject=t.subject.id, obj=t.object.id, rel_type=rel)
+            facts[rel][fid] = {"id": fid, "s": sid, "o": oid, "p": t.predicate, "c": conf}
+            ev = Evidence.for_triple(t, fact_id=fid)
+            evidence[ev.id] = _evidence_row(ev, subject=sid, obj=oid, rel_type=rel)
         for _ent, ev in mentions:
             evidence[ev.id] = _evidence_row(ev)
-        n_facts = 0
-        for rel, rows_by_id in facts.items():
-            rows = list(rows_by_id.values())
-            for batch in _batches(rows, self.batch_size):
-                self._run(Q.upsert_facts(rel), {"rows": list(batch)})
-            n_facts += len(rows)
+        rows_by_type = {rel: list(rows_by_id.values()) for rel, rows_by_id in facts.items()}
+        self._write_facts(rows_by_type, handles)
         ev_rows = list(evidence.values())
-        for batch in _batches(ev_rows, self.batch_size):
-            self._run(Q.UPSERT_EVIDENCE, {"rows": list(batch)})
-        return WriteResult(n_entities, n_facts, len(ev_rows))
+        self._run_independent([(Q.UPSERT_EVIDENCE, {"rows": b}) for b in batches(ev_rows, self.batch_size)])
+        return WriteResult(n_entities, sum(len(r) for r in rows_by_type.values()), len(ev_rows))
 
     def retract_document(self, document_id: str, *, delete_document: bool = False) -> RetractionResult:
         """Remove a document's evidence, then every fact and entity left with no support."""
@@ -294,6 +307,24 @@ class CypherGraphStore(abc.ABC):
 
     def document_ids(self) -> set[str]:
         return {r["id"] for r in self._run(Q.DOCUMENT_IDS, write=False)}
+
+
+def _entity_rows(entities: Iterable[Entity]) -> dict[str, list[dict[str, Any]]]:
+    """Entity rows per label, one per id (named by its first occurrence), with every alias merged."""
+    first: dict[str, Entity] = {}
+    aliases: dict[str, set[str]] = defaultdict(set)
+    for e in entities:
+        first.setdefault(e.id, e)
+        names = aliases[e.id]
+        names.add(e.name)
+        names.update(e.aliases)
+    by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for label in {e.type for e in first.values()}:
+        validate_identifier(label, "entity type")
+    for eid, e in first.items():
+        by_label[e.type].append({"id": eid, "name": e.name, "type": e.type, "norm": normalize_name(e.name),
+                                "aliases": sorted(aliases[eid])})
+    return dict(by_label)
 
 
 def _evidence_row(ev: Evidence, *, subject: str = "", obj: str = "", rel_type: str = "") -> dict[str, Any]:

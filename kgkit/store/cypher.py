@@ -22,14 +22,21 @@ SET d.path = row.path, d.content_hash = row.content_hash, d.title = row.title, d
 """
 
 
-def upsert_entities(label: str) -> str:
+def upsert_entities(label: str, *, return_handles: bool = False) -> str:
+    """Entity rows of one label. ``return_handles`` (Neo4j only) also returns each node's ``elementId``."""
     label = validate_identifier(label, "entity type")
-    return f"""
+    stmt = f"""
 UNWIND $rows AS row
 MERGE (n:Entity:{label} {{id: row.id}})
 ON CREATE SET n.name = row.name, n.type = row.type, n.norm = row.norm, n.aliases = row.aliases
 SET n.aliases = CASE WHEN n.aliases IS NULL THEN row.aliases
                      ELSE n.aliases + [a IN row.aliases WHERE NOT a IN n.aliases] END
+"""
+    return stmt + "RETURN row.id AS id, elementId(n) AS h\n" if return_handles else stmt
+
+
+_FACT_SET = """SET r.predicate = row.p,
+    r.confidence = CASE WHEN r.confidence IS NULL OR row.c > r.confidence THEN row.c ELSE r.confidence END
 """
 
 
@@ -40,8 +47,24 @@ UNWIND $rows AS row
 MATCH (s:Entity {{id: row.s}})
 MATCH (o:Entity {{id: row.o}})
 MERGE (s)-[r:{rel_type} {{id: row.id}}]->(o)
-SET r.predicate = row.p,
-    r.confidence = CASE WHEN r.confidence IS NULL OR row.c > r.confidence THEN row.c ELSE r.confidence END
+{_FACT_SET}"""
+
+
+def upsert_facts_by_handle(rel_type: str) -> str:
+    """Neo4j only: :func:`upsert_facts` with the endpoints found by ``elementId`` (rows carry ``sh``/``oh``
+    from ``upsert_entities(return_handles=True)``), which skips two locking index seeks per row.
+
+    A handle that no longer points at the right entity (the node was deleted and its id reused)
+    drops the row; the returned count tells the caller to rerun the batch with :func:`upsert_facts`.
+    """
+    rel_type = validate_identifier(rel_type, "relationship type")
+    return f"""
+UNWIND $rows AS row
+MATCH (s) WHERE elementId(s) = row.sh
+MATCH (o) WHERE elementId(o) = row.oh
+WITH row, s, o WHERE s.id = row.s AND o.id = row.o AND s:Entity AND o:Entity
+MERGE (s)-[r:{rel_type} {{id: row.id}}]->(o)
+{_FACT_SET}RETURN count(*) AS n
 """
 
 

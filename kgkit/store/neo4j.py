@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from kgkit.errors import (
@@ -33,6 +34,7 @@ from kgkit.errors import (
 )
 from kgkit.store import cypher as Q
 from kgkit.store.base import CypherGraphStore
+from kgkit.store.batching import Job, Phase, Statement, batches, fact_phases
 
 __all__ = ["START_HINT", "Neo4jStore", "default_uri"]
 
@@ -42,6 +44,7 @@ START_HINT = (
 )
 
 NEO4J_BATCH_SIZE = 5000
+NEO4J_WRITERS = 1
 
 # Schema statements are Neo4j 5 syntax (FalkorDB has its own in kgkit.store.embedded). Names are
 # fixed so that IF NOT EXISTS makes them idempotent.
@@ -71,6 +74,12 @@ class Neo4jStore(CypherGraphStore):
         database: database name; default ``NEO4J_DATABASE`` or the server's default database.
         batch_size: rows per ``UNWIND`` batch (one transaction each). 5,000 measured ~15% faster
             than 1,000 here (benchmarks/neo4j_write.py) and needs only a few MB of transaction memory.
+        writers: concurrent write transactions for big writes (each in its own session). Facts are
+            planned so that concurrent batches touch disjoint nodes (:mod:`kgkit.store.batching`);
+            the rare deadlock left is retried by the driver. The default, 1, writes everything in
+            order: on the 2-core test machine 2 writers were no faster (BENCHMARKS.md), since
+            relationship batches still wait on each other's relationship-chain locks. Try more on a
+            server with spare cores.
         max_transaction_retry_time: seconds the driver keeps retrying a failed transaction.
         connection_timeout: seconds to wait for a connection.
         create_schema: create constraints and indexes in :meth:`open` (needs schema rights).
@@ -86,11 +95,15 @@ class Neo4jStore(CypherGraphStore):
         database: str | None = None,
         *,
         batch_size: int = NEO4J_BATCH_SIZE,
+        writers: int = NEO4J_WRITERS,
         max_transaction_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
         create_schema: bool = True,
     ) -> None:
         super().__init__(batch_size=batch_size)
+        if writers < 1:
+            raise ValueError(f"writers must be >= 1, got {writers}")
+        self.writers = writers
         self.uri = uri or default_uri()
         self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
         self.password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
@@ -171,6 +184,51 @@ class Neo4jStore(CypherGraphStore):
             self._run_autocommit(_CLEAR_IN_BATCHES_OLD)
 
     # -- execution ------------------------------------------------------------------------------
+    def _run_phase(self, phase: Phase) -> list[tuple[Statement, list[dict[str, Any]]]]:
+        """Run the jobs of a write phase on up to :attr:`writers` sessions at once."""
+        if self.writers <= 1 or len(phase) <= 1:
+            return super()._run_phase(phase)
+
+        def run_job(job: Job) -> list[tuple[Statement, list[dict[str, Any]]]]:
+            return [((stmt, params), self._run(stmt, params)) for stmt, params in job]
+
+        with ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="kgkit-neo4j-writer") as pool:
+            futures = [pool.submit(run_job, job) for job in phase]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for fut in pending:
+                fut.cancel()
+            out: list[tuple[Statement, list[dict[str, Any]]]] = []
+            for fut in futures:  # re-raises the first failure (the others were cancelled or finished)
+                if fut in done or not fut.cancelled():
+                    out += fut.result()
+            return out
+
+    def _write_entities(self, rows_by_label: Mapping[str, list[dict[str, Any]]]) -> Mapping[str, str]:
+        """Upsert entities and keep each node's ``elementId``, so facts skip two index seeks per row."""
+        results = self._run_independent([
+            (Q.upsert_entities(label, return_handles=True), {"rows": b})
+            for label, rows in rows_by_label.items() for b in batches(rows, self.batch_size)
+        ])
+        return {r["id"]: r["h"] for _, rows in results for r in rows}
+
+    def _write_facts(self, rows_by_type: Mapping[str, list[dict[str, Any]]], handles: Mapping[str, str]) -> None:
+        by_handle: dict[str, list[dict[str, Any]]] = {}
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for rel, rows in rows_by_type.items():
+            for row in rows:
+                sh, oh = handles.get(row["s"]), handles.get(row["o"])
+                if sh is not None and oh is not None:
+                    by_handle.setdefault(rel, []).append({**row, "sh": sh, "oh": oh})
+                else:
+                    by_id.setdefault(rel, []).append(row)
+        rel_of = {Q.upsert_facts_by_handle(rel): rel for rel in by_handle}
+        for phase in fact_phases(by_handle, Q.upsert_facts_by_handle, batch_size=self.batch_size, writers=self.writers):
+            for (stmt, params), result in self._run_phase(phase):
+                if not result or result[0]["n"] < len(params["rows"]):  # a stale handle: find by id instead
+                    by_id.setdefault(rel_of[stmt], []).extend(params["rows"])
+        if by_id:
+            super()._write_facts(by_id, {})
+
     def _session(self, **kwargs: Any) -> Any:
         if self._driver is None:
             raise StoreError("the store is not open; use it as a context manager or call open() first")

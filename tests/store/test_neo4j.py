@@ -123,3 +123,79 @@ def test_same_operations_give_the_same_graph_in_both_stores(neo4j_store, falkord
     neo, falk = _snapshot(neo4j_store), _snapshot(falkordb_store)
     assert neo[1] and neo[2], "the workload must leave facts and evidence"
     assert neo == falk
+
+
+def _dense_workload(n: int = 1200, n_people: int = 60):
+    """Many facts over few entities, so concurrent batches would collide if the plan let them."""
+    import random
+
+    rng = random.Random(5)
+    ts = []
+    for i in range(n):
+        a, b = rng.sample(range(n_people), 2)
+        ts.append(make_triple(f"Person {a}", "spouse" if i % 3 else "influencedBy", f"Person {b}", ot="Person",
+                              doc=f"d{i % 7}.txt", span=(i, i + 5), conf=round(rng.random(), 3)))
+    return ts
+
+
+@pytest.mark.neo4j
+def test_concurrent_writers_give_the_same_graph_as_one(neo4j_store, falkordb_store, monkeypatch):
+    ts = _dense_workload()
+    monkeypatch.setattr(neo4j_store, "batch_size", 40)
+    monkeypatch.setattr(neo4j_store, "writers", 3)  # the default is 1
+    calls: list[str] = []
+    real_run = type(neo4j_store)._run
+
+    def spy(self, cypher, params=None, *, write=True):
+        import threading
+
+        calls.append(threading.current_thread().name)
+        return real_run(self, cypher, params, write=write)
+
+    monkeypatch.setattr(type(neo4j_store), "_run", spy)
+    res = neo4j_store.write_triples(ts)
+    again = neo4j_store.write_triples(ts[::2])  # idempotent re-write, also concurrent
+    falkordb_store.write_triples(ts)
+    assert res.facts == len({t.id for t in ts}) and again.facts == len({t.id for t in ts[::2]})
+    assert len({c for c in calls if c.startswith("kgkit-neo4j-writer")}) >= 2, "the writes did not run concurrently"
+    assert _snapshot(neo4j_store)[:3] == _snapshot(falkordb_store)[:3]
+
+
+@pytest.mark.neo4j
+def test_a_failing_concurrent_batch_fails_the_write(neo4j_store, monkeypatch):
+    monkeypatch.setattr(neo4j_store, "batch_size", 40)
+    monkeypatch.setattr(neo4j_store, "writers", 2)
+    real_run = type(neo4j_store)._run
+    n = {"facts": 0}
+
+    def flaky(self, cypher, params=None, *, write=True):
+        if "MERGE (s)-[r:" in cypher:
+            n["facts"] += 1
+            if n["facts"] == 5:
+                raise StoreError("injected failure")
+        return real_run(self, cypher, params, write=write)
+
+    monkeypatch.setattr(type(neo4j_store), "_run", flaky)
+    with pytest.raises(StoreError, match="injected"):
+        neo4j_store.write_triples(_dense_workload(600))
+    monkeypatch.setattr(type(neo4j_store), "_run", real_run)
+    ts = _dense_workload(600)
+    neo4j_store.write_triples(ts)  # a rerun completes what the failed write left
+    assert neo4j_store.stats().facts == len({t.id for t in ts})
+
+
+@pytest.mark.neo4j
+def test_stale_node_handles_fall_back_to_ids(neo4j_store, falkordb_store, monkeypatch):
+    """Facts find their endpoints by elementId; a handle that points at the wrong node must not lose them."""
+    ts = _dense_workload(300)
+    real = type(neo4j_store)._write_entities
+
+    def rotated(self, rows_by_label):
+        handles = real(self, rows_by_label)
+        keys = sorted(handles)
+        return {k: handles[keys[(i + 1) % len(keys)]] for i, k in enumerate(keys)}  # every handle wrong
+
+    monkeypatch.setattr(type(neo4j_store), "_write_entities", rotated)
+    neo4j_store.write_triples(ts)
+    falkordb_store.write_triples(ts)
+    assert _snapshot(neo4j_store)[:3] == _snapshot(falkordb_store)[:3]
