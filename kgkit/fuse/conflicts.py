@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from kgkit.fuse.graph import GraphSnapshot, source_of
+from kgkit.fuse.graph import GraphSnapshot
 from kgkit.fuse.normalize import tokens
 from kgkit.fuse.policies import Claim, PolicyResult, ResolutionPolicy
 from kgkit.ontology import Ontology

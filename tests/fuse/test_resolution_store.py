@@ -8,7 +8,7 @@ import pytest
 
 from fuse_helpers import graph_state, triple
 from kgkit.fuse import FusionError, NothingToUndoError, fuse_graph, list_runs, undo
-from kgkit.types import Entity, Evidence, Provenance
+from kgkit.types import Entity
 
 P, PL, D, ORG = "Person", "Place", "Date", "Organization"
 FAST = {"use_embeddings": False}

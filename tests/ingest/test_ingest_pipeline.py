@@ -6,7 +6,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 
 from kgkit.ingest.ledger import Ledger
 from kgkit.ontology import load_ontology

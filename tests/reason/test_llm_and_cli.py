@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from kgkit.cli.main import app
 from kgkit.eval.kgqa import ReasonerFactory, evaluate, read_metaqa
 from kgkit.llm import LLMClient
-from kgkit.llm.testing import ScriptedLLMServer, reply
+from kgkit.llm.testing import ScriptedLLMServer
 from kgkit.reason.llm_answer import CitationError, LLMAnswerer, parse_reply
 from kgkit.reason.reasoner import Reasoner
 from kgkit.types import Entity, Provenance, Span, Triple
