@@ -76,11 +76,11 @@ def main() -> None:
     fast = FastRankEvaluator(batch_size=args.batch_size, use_numba=not args.no_numba)
     ours = fast.evaluate(model, valid, additional_filter_triples=filt)
     print(f"kgkit FastRankEvaluator: {ours.seconds:.1f} s (numba kernel: {fast.used_numba}; of which compiling/loading "
-          f"it: {fast.kernel_load_seconds:.2f} s; rows with near-tie candidates re-ranked exactly: {fast.rescored_rows})"
+          f"it: {fast.kernel_load_seconds:.2f} s; rows with near-tie candidates re-ranked exactly: {fast.rescored_rows}, candidates: {fast.rescored_candidates})"
           f"  MRR {ours.metrics['both.mrr']:.6f} H@1 {ours.metrics['both.hits@1']:.6f} H@10 {ours.metrics['both.hits@10']:.6f}")
     out = {"ours_s": ours.seconds, "used_numba": fast.used_numba, "kernel_load_s": fast.kernel_load_seconds,
            "numba_cache": os.environ.get("NUMBA_CACHE_DIR", "default"),
-           "rescored_rows": fast.rescored_rows, "ours": ours.metrics, "train_s": train_s, "n_valid": len(valid),
+           "rescored_rows": fast.rescored_rows, "rescored_candidates": fast.rescored_candidates, "ours": ours.metrics, "train_s": train_s, "n_valid": len(valid),
            "dim": args.dim, "norm": args.norm, "epochs": args.epochs, "machine": platform.machine(),
            "threads": torch.get_num_threads()}
     if fast.used_numba:

@@ -151,6 +151,7 @@ class FastRankEvaluator:
         self.kernel_load_seconds = 0.0  # numba compile / cache load inside the last evaluate() (included)
         self.used_numba = False  # whether the last evaluate() ranked with the numba kernel
         self.rescored_rows = 0  # rows re-ranked with PyKEEN's own scores in the last evaluate()
+        self.rescored_candidates = 0  # near-tie candidates re-scored exactly (numba path) in the last evaluate()
 
     def evaluate(
         self, model: "Model", mapped_triples: Any, *, additional_filter_triples: Sequence[Any] = (),
@@ -169,6 +170,7 @@ class FastRankEvaluator:
 
         start = time.perf_counter()
         self.rescored_rows = 0
+        self.rescored_candidates = 0
         self.kernel_load_seconds = 0.0
         self.used_numba = False
         model.eval()
@@ -411,3 +413,4 @@ class FastRankEvaluator:
         optimistic += np.bincount(prow, gt, minlength=len(optimistic)).astype(np.int64)
         pessimistic += np.bincount(prow, ge, minlength=len(pessimistic)).astype(np.int64)
         self.rescored_rows += len(rows_near)
+        self.rescored_candidates += len(prow)
