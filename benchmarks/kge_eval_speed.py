@@ -16,10 +16,12 @@ process (the usual case) and a second, in-process kgkit evaluation with the kern
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.warm_numba_cache:  # before numba is imported anywhere
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="kgkit-numba-cache-")
+        atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
     logging.getLogger("pykeen").setLevel(logging.ERROR)
 
     import torch
