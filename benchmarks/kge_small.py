@@ -21,7 +21,7 @@ Metrics (both sides, realistic ranks):
   (``|d MRR|`` column) unless ``--no-check``.
 
     OMP_NUM_THREADS=2 flock /tmp/kgkit-heavy.lock python benchmarks/kge_small.py \
-        [--datasets umls kinships nations] [--pipelines small-complex small-rotate] [--epochs N] [--json F]
+        [--datasets umls kinships nations] [--pipelines small-complex rotate] [--epochs N] [--json F]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PIPELINES = ["small-complex", "small-rotate"]
+DEFAULT_PIPELINES = ["small-complex", "rotate"]
 
 #: the FB15k-237 TransE defaults are too slow to converge on tiny graphs (historical override, kept for
 #: comparability with the first table in benchmarks/results/kge.md)
