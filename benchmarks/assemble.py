@@ -14,12 +14,12 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kgqa"]
+ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kge_small", "kgqa"]
 
 HEADER = """# kgkit benchmarks
 
 Every figure here was produced by a script under `benchmarks/` on the machine named in its section
-(this project's machines: 2-core x86-64 VMs with 24 GiB and no GPU; no GPU was lent to the session
+(this project's machines: 2-core x86-64 VMs with 24 GiB and no GPU; no GPU was lent to the sessions
 that measured them). Each section gives the exact command; re-run it to check a figure. Ratios
 against a baseline measured in the same run are the figures to compare across machines.
 
