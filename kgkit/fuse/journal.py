@@ -15,16 +15,14 @@ from typing import Any, Iterable, Mapping
 from kgkit.fuse import cypher as Q
 from kgkit.fuse.errors import FusionError
 from kgkit.store.base import GraphStore
+from kgkit.store.batching import batches
 
 __all__ = ["Journal", "restore_journal"]
 
 _KINDS = ("entities", "facts", "evidence")
 _CHUNK = 200
 
-
-def _batches(items: list[Any], size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+_BATCH = 500  # rows per statement
 
 
 class Journal:
@@ -43,7 +41,7 @@ class Journal:
 
     def capture_entities(self, ids: Iterable[str]) -> None:
         todo = self._new("entities", ids)
-        for batch in _batches(todo):
+        for batch in batches(todo, _BATCH):
             found = {r["id"]: {"labels": sorted(r["labels"]), "props": r["props"]}
                      for r in self.store.query(Q.ENTITY_IMAGES, {"ids": batch})}
             for i in batch:
@@ -51,7 +49,7 @@ class Journal:
 
     def capture_facts(self, ids: Iterable[str]) -> None:
         todo = self._new("facts", ids)
-        for batch in _batches(todo):
+        for batch in batches(todo, _BATCH):
             found = {r["id"]: {"rel": r["rel"], "s": r["s"], "o": r["o"], "props": r["props"]}
                      for r in self.store.query(Q.FACT_IMAGES, {"ids": batch})}
             for i in batch:
@@ -59,7 +57,7 @@ class Journal:
 
     def capture_evidence(self, ids: Iterable[str]) -> None:
         todo = self._new("evidence", ids)
-        for batch in _batches(todo):
+        for batch in batches(todo, _BATCH):
             found = {r["id"]: {"props": r["props"]} for r in self.store.query(Q.EVIDENCE_IMAGES, {"ids": batch})}
             for i in batch:
                 self.images["evidence"][i] = found.get(i)
@@ -81,7 +79,7 @@ class Journal:
                              "data": json.dumps(dict(items[k : k + _CHUNK]), ensure_ascii=False)})
                 self._seq += 1
             self._saved[kind].update(i for i, _ in items)
-        for batch in _batches(rows, 50):
+        for batch in batches(rows, 50):
             self.store.query(Q.CREATE_NODES["FusionJournal"], {"rows": batch}, write=True)
         return len(rows)
 
@@ -101,7 +99,7 @@ def restore_journal(store: GraphStore, journal: Journal) -> dict[str, int]:
     """Put every journaled object back to its pre-image; returns counts per kind."""
     ents, facts, evs = (journal.images[k] for k in _KINDS)
     # 1. Drop every journaled relationship as it is now; the pre-existing ones are recreated in 3.
-    for batch in _batches(sorted(facts)):
+    for batch in batches(sorted(facts), _BATCH):
         store.query(Q.DELETE_FACTS_BY_ID, {"ids": batch}, write=True)
     # 2. Entities: delete the ones that did not exist, recreate/overwrite the others.
     store.query(Q.DELETE_ENTITIES_BY_ID, {"ids": sorted(i for i, img in ents.items() if img is None)}, write=True)
@@ -111,7 +109,7 @@ def restore_journal(store: GraphStore, journal: Journal) -> dict[str, int]:
             by_labels.setdefault(tuple(img["labels"]), []).append({"id": i, "props": img["props"]})
     for labels, rows in by_labels.items():
         stmt = Q.replace_entities(list(labels))
-        for batch in _batches(rows):
+        for batch in batches(rows, _BATCH):
             store.query(stmt, {"rows": batch}, write=True)
     # 3. Facts that existed, with their original type, endpoints and properties.
     by_rel: dict[str, list[Mapping[str, Any]]] = {}
@@ -120,11 +118,11 @@ def restore_journal(store: GraphStore, journal: Journal) -> dict[str, int]:
             by_rel.setdefault(img["rel"], []).append({"s": img["s"], "o": img["o"], "props": img["props"]})
     for rel, rows in by_rel.items():
         stmt = Q.create_facts(rel)
-        for batch in _batches(rows):
+        for batch in batches(rows, _BATCH):
             store.query(stmt, {"rows": batch}, write=True)
     # 4. Evidence.
     store.query(Q.DELETE_EVIDENCE_BY_ID, {"ids": sorted(i for i, img in evs.items() if img is None)}, write=True)
     ev_rows = [{"id": i, "props": img["props"]} for i, img in sorted(evs.items()) if img is not None]
-    for batch in _batches(ev_rows):
+    for batch in batches(ev_rows, _BATCH):
         store.query(Q.REPLACE_EVIDENCE, {"rows": batch}, write=True)
     return {k: len(v) for k, v in journal.images.items()}

@@ -18,11 +18,14 @@ from kgkit.fuse.graph import GraphSnapshot
 from kgkit.fuse.journal import Journal
 from kgkit.fuse.resolution import Cluster
 from kgkit.store.base import GraphStore
+from kgkit.store.batching import batches
 from kgkit.types import fact_id, stable_hash
 
 __all__ = ["apply_clusters", "decision_rows"]
 
 _RESERVED = {"id", "name", "type", "norm", "aliases", "merged_ids"}
+
+_BATCH = 500  # rows per statement
 
 
 def decision_rows(run_id: str, clusters: Sequence[Cluster], snap: GraphSnapshot) -> list[dict[str, Any]]:
@@ -44,11 +47,6 @@ def decision_rows(run_id: str, clusters: Sequence[Cluster], snap: GraphSnapshot)
                                  for p in c.pairs], ensure_ascii=False),
         })
     return rows
-
-
-def _batches(items: list[Any], size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cluster], journal: Journal) -> dict[str, int]:
@@ -99,18 +97,18 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
         ev_updates += [{"id": ev.id, "props": {"target": canon}} for ev in snap.evidence.get(m, ())]
 
     # Write: drop old facts, create re-keyed ones, update absorbing ones, evidence, entities.
-    for batch in _batches(sorted(f.id for f in affected)):
+    for batch in batches(sorted(f.id for f in affected), _BATCH):
         store.query(Q.DELETE_FACTS_BY_ID, {"ids": batch}, write=True)
     by_rel: dict[str, list[dict[str, Any]]] = {}
     for nid, row in sorted(created.items()):
         by_rel.setdefault(row["rel"], []).append({"s": row["s"], "o": row["o"], "props": row["props"]})
     for rel, rows in by_rel.items():
-        for batch in _batches(rows):
+        for batch in batches(rows, _BATCH):
             store.query(Q.create_facts(rel), {"rows": batch}, write=True)
     upd_rows = [{"id": fid, "s": row["s"], "props": row["props"]} for fid, row in sorted(updated.items())]
-    for batch in _batches(upd_rows):
+    for batch in batches(upd_rows, _BATCH):
         store.query(Q.SET_FACT_PROPS, {"rows": batch}, write=True)
-    for batch in _batches(ev_updates):
+    for batch in batches(ev_updates, _BATCH):
         store.query(Q.UPDATE_EVIDENCE, {"rows": batch}, write=True)
     store.set_entity_properties(_canonical_props(clusters, journal))
     store.query(Q.DELETE_ENTITIES_BY_ID, {"ids": sorted(mapping)}, write=True)

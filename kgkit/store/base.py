@@ -88,11 +88,6 @@ class GraphStore(Protocol):
     def set_fact_properties(self, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> int: ...
 
 
-def _batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
-
-
 class CypherGraphStore(abc.ABC):
     """A :class:`GraphStore` written once in Cypher; subclasses supply the connection and dialect.
 
@@ -144,6 +139,14 @@ class CypherGraphStore(abc.ABC):
         for stmt in self._schema_statements():
             self._run(stmt)
 
+    def _ensure_schema_or_close(self) -> None:
+        """For :meth:`open`: create the schema, or close what was opened and re-raise."""
+        try:
+            self.ensure_schema()
+        except BaseException:
+            self.close()
+            raise
+
     def clear(self) -> None:
         self._run(Q.CLEAR)
 
@@ -153,8 +156,8 @@ class CypherGraphStore(abc.ABC):
             {"id": d.id, "path": d.path, "content_hash": d.content_hash, "title": d.title or "", "media_type": d.media_type}
             for d in documents
         ]
-        for batch in _batches(rows, self.batch_size):
-            self._run(Q.UPSERT_DOCUMENTS, {"rows": list(batch)})
+        for batch in batches(rows, self.batch_size):
+            self._run(Q.UPSERT_DOCUMENTS, {"rows": batch})
         return len(rows)
 
     def upsert_entities(self, entities: Sequence[Entity]) -> int:
@@ -183,9 +186,7 @@ class CypherGraphStore(abc.ABC):
         # malformed name refuses the whole call instead of leaving its entities behind.
         rel_of = {p: relationship_type(p) for p in {t.predicate for t in triples}}
         entities = [t.subject for t in triples] + [t.object for t in triples] + [e for e, _ in mentions]
-        for label in {e.type for e in entities}:
-            validate_identifier(label, "entity type")
-        rows_by_label = _entity_rows(entities)
+        rows_by_label = _entity_rows(entities)  # validates every label
         handles = self._write_entities(rows_by_label)
         n_entities = sum(len(rows) for rows in rows_by_label.values())
         facts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -216,7 +217,7 @@ class CypherGraphStore(abc.ABC):
         dead = self._unsupported([r["target"] for r in fact_rows])
         ends = {r["target"]: (r["subject"], r["object"]) for r in fact_rows}
         dead_rows = [{"id": f, "s": ends[f][0], "o": ends[f][1]} for f in sorted(dead)]
-        n_facts = sum(self._count(Q.DELETE_FACTS_ANCHORED, {"rows": list(b)}) for b in _batches(dead_rows, self.batch_size))
+        n_facts = sum(self._count(Q.DELETE_FACTS_ANCHORED, {"rows": b}) for b in batches(dead_rows, self.batch_size))
         n_ent = self._delete_orphan_entities(sorted(c for c in candidates if c))
         if delete_document:
             self._run(Q.DELETE_DOCUMENT, {"doc": document_id})
@@ -226,14 +227,14 @@ class CypherGraphStore(abc.ABC):
         if not fact_ids:
             return 0
         n = 0
-        for batch in _batches(list(fact_ids), self.batch_size):
-            n += self._count(Q.DELETE_FACTS, {"ids": list(batch)})
+        for batch in batches(fact_ids, self.batch_size):
+            n += self._count(Q.DELETE_FACTS, {"ids": batch})
         return n
 
     def delete_entities(self, entity_ids: Sequence[str]) -> int:
         n = 0
-        for batch in _batches(list(entity_ids), self.batch_size):
-            n += self._count(Q.DELETE_ENTITIES, {"ids": list(batch)})
+        for batch in batches(entity_ids, self.batch_size):
+            n += self._count(Q.DELETE_ENTITIES, {"ids": batch})
         return n
 
     def set_entity_properties(self, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
@@ -248,23 +249,23 @@ class CypherGraphStore(abc.ABC):
         for p in payload:
             for k in p["props"]:
                 validate_identifier(k, "property name")
-        for batch in _batches(payload, self.batch_size):
-            n += self._count(stmt, {"rows": list(batch)})
+        for batch in batches(payload, self.batch_size):
+            n += self._count(stmt, {"rows": batch})
         return n
 
     def _unsupported(self, fact_ids: Iterable[str]) -> set[str]:
         ids = sorted(set(fact_ids))
         dead: set[str] = set()
-        for batch in _batches(ids, self.batch_size):
-            for r in self._run(Q.EVIDENCE_COUNTS, {"ids": list(batch)}, write=False):
+        for batch in batches(ids, self.batch_size):
+            for r in self._run(Q.EVIDENCE_COUNTS, {"ids": batch}, write=False):
                 if r["n"] == 0:
                     dead.add(r["id"])
         return dead
 
     def _delete_orphan_entities(self, entity_ids: Sequence[str]) -> int:
         n = 0
-        for batch in _batches(list(entity_ids), self.batch_size):
-            n += self._count(Q.DELETE_ORPHAN_ENTITIES, {"ids": list(batch)})
+        for batch in batches(entity_ids, self.batch_size):
+            n += self._count(Q.DELETE_ORPHAN_ENTITIES, {"ids": batch})
         return n
 
     def _count(self, stmt: str, params: Mapping[str, Any]) -> int:

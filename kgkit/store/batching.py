@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Job", "Phase", "Statement", "bucket", "fact_phases", "round_robin_rounds", "spread"]
+__all__ = ["Job", "Phase", "Statement", "batches", "bucket", "fact_phases", "round_robin_rounds", "spread"]
 
 Statement = tuple[str, dict[str, Any]]
 Job = list[Statement]

@@ -203,11 +203,7 @@ class FalkorDBStore(CypherGraphStore):
             where = self.server.socket_path if self.server else f"{self.host}:{self.port}"
             self.close()
             raise StoreUnavailableError(f"cannot reach FalkorDB at {where}: {err}") from err
-        try:
-            self.ensure_schema()
-        except BaseException:
-            self.close()
-            raise
+        self._ensure_schema_or_close()
 
     def close(self) -> None:
         if self._db is not None:

@@ -147,11 +147,7 @@ class Neo4jStore(CypherGraphStore):
             self.close()
             raise StoreUnavailableError(f"invalid Neo4j URI {self.uri!r} ({_oneline(err)}); use e.g. bolt://host:7687") from err
         if self.create_schema:
-            try:
-                self.ensure_schema()
-            except BaseException:
-                self.close()
-                raise
+            self._ensure_schema_or_close()
 
     def close(self) -> None:
         if self._driver is not None:
@@ -194,14 +190,10 @@ class Neo4jStore(CypherGraphStore):
 
         with ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="kgkit-neo4j-writer") as pool:
             futures = [pool.submit(run_job, job) for job in phase]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for fut in pending:
-                fut.cancel()
-            out: list[tuple[Statement, list[dict[str, Any]]]] = []
-            for fut in futures:  # re-raises the first failure (the others were cancelled or finished)
-                if fut in done or not fut.cancelled():
-                    out += fut.result()
-            return out
+            for fut in wait(futures, return_when=FIRST_EXCEPTION).not_done:
+                fut.cancel()  # after a failure, jobs not yet started are dropped
+            # result() re-raises the first failure; running jobs are waited for.
+            return [item for fut in futures if not fut.cancelled() for item in fut.result()]
 
     def _write_entities(self, rows_by_label: Mapping[str, list[dict[str, Any]]]) -> Mapping[str, str]:
         """Upsert entities and keep each node's ``elementId``, so facts skip two index seeks per row."""
