@@ -1,7 +1,7 @@
 """Evaluate any extractor on Text2KGBench with the benchmark's own metrics.
 
 The extractor is built per benchmark ontology (converted to kgkit's schema by
-:func:`kgkit.eval.text2kgbench.to_kgkit_ontology`), run over each sentence as one chunk, and its
+:func:`kgkit.eval.text2kgbench_ontology.to_kgkit_ontology`), run over each sentence as one chunk, and its
 triples are mapped back to benchmark relation labels and scored.
 
 Example::
@@ -30,11 +30,9 @@ from kgkit.eval.text2kgbench import (
     average,
     list_ontologies,
     load_bench_ontology,
-    mine_offline_hints,
     load_split,
-    relation_label,
-    to_kgkit_ontology,
 )
+from kgkit.eval.text2kgbench_ontology import mine_offline_hints, relation_label, to_kgkit_ontology
 from kgkit.extract.base import Extractor
 from kgkit.ontology import Ontology
 from kgkit.types import Chunk
@@ -169,7 +167,7 @@ def evaluate_text2kgbench(
         on_ontology: called after each ontology (progress reporting).
         mine_hints: for offline extractors: learn relation patterns and NER->type mappings from the
             training sentences (``train``, or ``train-fit`` when scoring ``train-holdout``) with the spaCy
-            model ``hints_model`` (see :func:`kgkit.eval.text2kgbench.mine_offline_hints`).
+            model ``hints_model`` (see :func:`kgkit.eval.text2kgbench_ontology.mine_offline_hints`).
 
     A :class:`BudgetExceededError` stops the run; the result says so and holds what was scored.
     """

@@ -16,9 +16,8 @@ from kgkit.eval.text2kgbench import (
     list_ontologies,
     load_bench_ontology,
     load_split,
-    relation_label,
-    to_kgkit_ontology,
 )
+from kgkit.eval.text2kgbench_ontology import relation_label, to_kgkit_ontology
 from kgkit.extract.base import ChunkExtraction
 from kgkit.extract.llm_extractor import LLMExtractor
 from kgkit.llm import LLMClient
@@ -156,7 +155,7 @@ def test_cli_eval_extraction_with_llm(server, tmp_path):
 
 
 def test_offline_hints_mined_from_train_feed_the_spacy_extractor(spacy_extractor):
-    from kgkit.eval.text2kgbench import mine_offline_hints
+    from kgkit.eval.text2kgbench_ontology import mine_offline_hints
 
     bench = load_bench_ontology("wikidata_tekgen", "2_music")
     hints = mine_offline_hints(spacy_extractor.nlp, bench, load_split("wikidata_tekgen", "2_music", "train")[:300])
