@@ -14,13 +14,13 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kge_small", "kgqa"]
+ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kge_gpu", "kge_small", "kgqa"]
 
 HEADER = """# kgkit benchmarks
 
 Every figure here was produced by a script under `benchmarks/` on the machine named in its section
-(this project's machines: 2-core x86-64 VMs with 24 GiB and no GPU; no GPU was lent to the sessions
-that measured them). Each section gives the exact command; re-run it to check a figure. Ratios
+(this project's machines: 2-core x86-64 VMs with 24 GiB; the GPU figures come from one H200 lent to one
+session for 15 minutes, see "KG embeddings on the GPU"). Each section gives the exact command; re-run it to check a figure. Ratios
 against a baseline measured in the same run are the figures to compare across machines.
 
 This file is assembled from `benchmarks/results/*.md` by `python benchmarks/assemble.py`.
