@@ -28,6 +28,10 @@ def train_cmd(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="nations, umls, kinships, fb15k237, wn18rr; default: the graph."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override training_kwargs.num_epochs."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when present), cpu or cuda."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="training_loop one_vs_all: save every "
+                                              "epoch here and resume from it when it exists."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="training_loop one_vs_all: stop "
+                                                "before this many seconds."),
     data: Optional[Path] = DataOpt,
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
@@ -40,8 +44,18 @@ def train_cmd(
         kwargs: dict[str, Any] = load_pipeline_config(config) if config else {"model": "TransE"}
         if dataset:
             kwargs["dataset"] = dataset
-        if epochs is not None:
+        one_vs_all = kwargs.get("training_loop") == "one_vs_all"
+        if epochs is not None and one_vs_all:
+            kwargs["epochs"] = epochs
+        elif epochs is not None:
             kwargs["training_kwargs"] = {**(kwargs.get("training_kwargs") or {}), "num_epochs": epochs}
+        if (checkpoint or time_budget) and not one_vs_all:
+            fail("--checkpoint and --time-budget need a pipeline with training_loop: one_vs_all "
+                 "(e.g. pipelines/kge-fb15k237-complex-n3.yaml)")
+        if checkpoint:
+            kwargs["checkpoint"] = checkpoint
+        if time_budget is not None:
+            kwargs["time_budget_s"] = time_budget
         if device:
             kwargs["device"] = device
         if data:

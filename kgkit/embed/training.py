@@ -42,7 +42,9 @@ CURVE_FILE = "training_curve.png"
 
 #: keys of a kge pipeline YAML that kgkit consumes itself; everything else goes to pykeen.pipeline
 KGKIT_KEYS = {"dataset", "data_dir", "split", "seed", "device", "evaluation_batch_size", "evaluate_on",
-              "fast_evaluator", "min_confidence", "create_inverse_triples", "name", "description"}
+              "fast_evaluator", "min_confidence", "create_inverse_triples", "name", "description", "checkpoint"}
+#: ``training_loop`` value that selects kgkit's own 1-vs-all loop (:mod:`kgkit.embed.fast_training`)
+ONE_VS_ALL = "one_vs_all"
 
 
 @dataclass
@@ -139,7 +141,8 @@ def train_kge(
     data_dir: str | Path | None = None, split: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0,
     device: str | None = "auto", evaluation_batch_size: int = 256, evaluate_on: str = "test",
     fast_evaluator: bool = True, min_confidence: float = 0.0, create_inverse_triples: bool = False,
-    name: str | None = None, description: str | None = None, **pipeline_kwargs: Any,
+    name: str | None = None, description: str | None = None, checkpoint: str | Path | None = None,
+    **pipeline_kwargs: Any,
 ) -> TrainResult:
     """Train a PyKEEN model on a dataset or on a kgkit graph and save the run folder.
 
@@ -159,7 +162,11 @@ def train_kge(
         create_inverse_triples: train with inverse relations (PyKEEN's option).
         name: the pipeline's name (recorded in config.yaml only).
         description: the pipeline's description (recorded only).
-        **pipeline_kwargs: passed unchanged to :func:`pykeen.pipeline.pipeline`.
+        checkpoint: with ``training_loop: one_vs_all``, a file to save after every epoch and resume from.
+        **pipeline_kwargs: passed unchanged to :func:`pykeen.pipeline.pipeline`; with
+            ``training_loop: one_vs_all`` kgkit's own loop runs instead (keys ``model``, ``embedding_dim``
+            and the :class:`~kgkit.embed.fast_training.OneVsAllConfig` fields; see
+            ``pipelines/kge-fb15k237-complex-n3.yaml``).
 
     Raises:
         ConfigError: neither or both of dataset/store given, or bad options.
@@ -184,6 +191,11 @@ def train_kge(
     else:
         ds = load_dataset(str(dataset), data_dir, create_inverse_triples=create_inverse_triples)
     dev = resolve_device(device)
+    if pipeline_kwargs.get("training_loop") == ONE_VS_ALL:
+        return _train_one_vs_all(run_dir, ds, names, dev, seed, evaluation_batch_size, evaluate_on, checkpoint,
+                                 {"name": name, "description": description, "dataset": dataset if isinstance(dataset, str)
+                                  else ("store" if store is not None else ds.name), "seed": seed},
+                                 dict(pipeline_kwargs))
     kw = _prepare(pipeline_kwargs, evaluation_batch_size, seed)
     if fast_evaluator and "evaluator" not in kw:
         kw["evaluator"] = _fast_evaluator_cls()(kgkit_batch_size=evaluation_batch_size)
@@ -216,6 +228,49 @@ def train_kge(
     }, indent=2))
     _plot_curve(run / CURVE_FILE, losses, vmrr)
     return TrainResult(run, metrics, epochs, seconds, dev, losses, vmrr)
+
+
+def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str] | None, dev: str, seed: int,
+                      eval_bs: int, evaluate_on: str, checkpoint: str | Path | None, meta: dict[str, Any],
+                      kwargs: dict[str, Any]) -> TrainResult:
+    """``training_loop: one_vs_all``: kgkit's 1-vs-all loop, saved as the same run folder as PyKEEN's."""
+    import torch
+
+    from kgkit.embed.evaluation import FastRankEvaluator
+    from kgkit.embed.fast_training import OneVsAllConfig, make_model, train_one_vs_all
+
+    kwargs.pop("training_loop")
+    model_name = str(kwargs.pop("model", "ComplEx"))
+    dim = int(kwargs.pop("embedding_dim", 200))
+    try:
+        cfg = OneVsAllConfig(seed=seed, eval_batch_size=eval_bs, **kwargs)
+    except TypeError as err:
+        raise ConfigError(f"unknown key for training_loop: one_vs_all ({err}); allowed: model, embedding_dim and "
+                          f"{sorted(OneVsAllConfig.__dataclass_fields__)}") from err
+    if not ds.training.create_inverse_triples:
+        raise ConfigError("training_loop: one_vs_all needs create_inverse_triples: true in the pipeline")
+    model = make_model(model_name, ds, embedding_dim=dim, seed=seed, device=dev)
+    res = train_one_vs_all(model, ds, cfg, checkpoint=checkpoint)
+    final = ds.testing if evaluate_on == "test" else ds.validation
+    extra = [ds.training.mapped_triples] + ([ds.validation.mapped_triples] if evaluate_on == "test" else [])
+    ranked = FastRankEvaluator(batch_size=eval_bs).evaluate(model, final.mapped_triples, additional_filter_triples=extra)
+    metrics = {k: float(v) for k, v in ranked.metrics.items()}
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    torch.save(model, run / MODEL_FILE)  # the same file PyKEEN's save_to_directory writes
+    save_id_maps(run, ds.training.entity_to_id, ds.training.relation_to_id, names)
+    config = {**meta, "device": dev, "evaluate_on": evaluate_on, "training_loop": ONE_VS_ALL, "model": model_name,
+              "embedding_dim": dim, "create_inverse_triples": True, **_plain(kwargs)}
+    (run / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+    (run / METRICS_FILE).write_text(json.dumps({
+        "dataset": meta["dataset"], "model": model_name, "evaluated_on": evaluate_on, "epochs": res.epochs,
+        "train_seconds": res.seconds, "device": dev, "metrics": metrics, "losses": res.losses,
+        "validation_mrr": res.validation_mrr, "best_epoch": res.best_epoch, "num_entities": ds.num_entities,
+        "num_relations": ds.num_relations, "dropped_unseen": ds.dropped,
+        "triples": {"train": ds.training.num_triples, "valid": ds.validation.num_triples, "test": ds.testing.num_triples},
+    }, indent=2))
+    _plot_curve(run / CURVE_FILE, res.losses, res.validation_mrr)
+    return TrainResult(run, metrics, res.epochs, res.seconds, dev, res.losses, res.validation_mrr)
 
 
 def _plain(obj: Any) -> Any:

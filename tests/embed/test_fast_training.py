@@ -107,3 +107,31 @@ def test_gpu_script_smoke_mode(tmp_path):
     report = (out / "kge_gpu.md").read_text()
     assert "| Nations |" in report and "PyKEEN LCWA" in report
     assert (out / "nations_curve.png").stat().st_size > 1000
+
+
+def test_cli_trains_one_vs_all_pipeline_and_resumes(tmp_path):
+    """`kgkit embed train` with `training_loop: one_vs_all` saves a run folder that predicts, and resumes."""
+    import yaml
+
+    from kgkit.embed.predict import KGEPredictor
+
+    cfg = yaml.safe_load((REPO / "pipelines/kge-fb15k237-complex-n3.yaml").read_text())
+    cfg.update(dataset="nations", embedding_dim=16, epochs=2, batch_size=256, eval_every=1)
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(yaml.safe_dump(cfg))
+    ckpt = tmp_path / "ckpt.pt"
+    from typer.testing import CliRunner
+
+    from kgkit.cli.main import app
+
+    cmd = ["embed", "train", str(pipe), "--run-dir", str(tmp_path / "run"), "--device", "cpu", "--checkpoint", str(ckpt)]
+    proc = CliRunner().invoke(app, cmd)
+    assert proc.exit_code == 0, proc.output
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    assert metrics["epochs"] == 2 and 0 < metrics["metrics"]["both.mrr"] <= 1
+    preds = KGEPredictor(tmp_path / "run").predict_tails("brazil", "embassy", k=3)
+    assert len(preds) == 3 and preds[0].score >= preds[-1].score
+    assert ckpt.exists()
+    proc = CliRunner().invoke(app, cmd + ["--epochs", "3"])
+    assert proc.exit_code == 0, proc.output
+    assert json.loads((tmp_path / "run/metrics.json").read_text())["epochs"] == 3
