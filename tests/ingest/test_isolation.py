@@ -175,3 +175,21 @@ def test_workdir_relative_or_absolute_is_one_ledger(tmp_path: Path, monkeypatch:
     dflt_abs = KnowledgeGraph(workdir=tmp_path / ".kgkit")._ledger_path()
     assert rel == ab and rel.is_absolute()
     assert dflt == dflt_abs
+
+
+def test_documents_under_legacy_ids_are_replaced_not_duplicated(tmp_path: Path, falkor_store, spacy_extractor) -> None:
+    from kgkit.ingest.paths import path_to_text
+    from kgkit.types import Document
+
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "a.txt").write_text("Ada Lovelace was born in London.", encoding="utf-8")
+    legacy = "docs/a.txt"  # ids before the root id was part of them
+    falkor_store.upsert_documents([Document(legacy, str(d / "a.txt"), "old text", "h", "text/plain")])
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.mark(legacy, root=path_to_text(d.resolve()), path=str(d / "a.txt"), status="done", content_hash="h",
+                size=1, mtime_ns=1, extractor_key="old")
+    r = _ingest(d, falkor_store, spacy_extractor, ledger)
+    assert r.processed == 1 and r.deleted == 0
+    assert legacy not in falkor_store.document_ids() and len(falkor_store.document_ids()) == 1
+    assert ledger.get(legacy) is None
