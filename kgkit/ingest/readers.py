@@ -110,15 +110,21 @@ def _html_blocks(soup: object) -> list[str]:
 def _read_html(data: bytes, path: str) -> _Parsed:
     from bs4 import BeautifulSoup
 
+    from bs4.exceptions import ParserRejectedMarkup
+
     d = decode_text(data, path)
-    soup = BeautifulSoup(_HTML_BR.sub("\n", d.text), "html.parser")
-    for tag in soup(_HTML_DROP):
-        tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else None
-    if soup.title:
-        soup.title.decompose()
-    blocks = _html_blocks(soup)
-    body = "\n\n".join(blocks) if blocks else " ".join(soup.get_text(" ", strip=True).split())
+    try:
+        soup = BeautifulSoup(_HTML_BR.sub("\n", d.text), "html.parser")
+        for tag in soup(_HTML_DROP):
+            tag.decompose()
+        title = soup.title.get_text(strip=True) if soup.title else None
+        if soup.title:
+            soup.title.decompose()
+        blocks = _html_blocks(soup)
+        body = "\n\n".join(blocks) if blocks else " ".join(soup.get_text(" ", strip=True).split())
+    except (ParserRejectedMarkup, RecursionError, AssertionError) as err:
+        raise DocumentReadError(path, f"cannot parse HTML ({type(err).__name__}: {err})", kind="bad_html",
+                                fix="check the file in a browser or an HTML validator, or exclude it") from err
     return _Parsed(body, d.encoding, title, d.warnings)
 
 
