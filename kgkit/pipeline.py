@@ -59,7 +59,7 @@ class IngestReport:
     not_matched: int = 0  # files under the folder that match no include pattern
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason and fix)
     skipped_counts: dict[str, int] = field(default_factory=dict)  # kind -> number of paths
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, error) of failed documents
+    failed_documents: list[tuple[str, str]] = field(default_factory=list)  # (path, error)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, repair made while reading)
     stopped: str | None = None
     dry_run_estimate: dict[str, Any] | None = None
@@ -319,7 +319,7 @@ def _process_isolated(pending: list[_Pending], *, store: GraphStore, extractor: 
                         reason=reason, kind="failed",
                         fix="the next `kgkit ingest` retries it; if it keeps failing, exclude the file and report the error")
         run.report.failed += 1
-        run.report.failures.append((p.doc.path, reason))
+        run.report.failed_documents.append((p.doc.path, reason))
 
 
 def _process(pending: list[_Pending], *, store: GraphStore, extractor: Extractor, run: _Run) -> None:

@@ -72,7 +72,7 @@ def _print_ingest(r: Any) -> None:
     from rich.text import Text
 
     # Paths and reasons are printed as plain text: a file name may contain rich markup like "[red]".
-    for label, style, rows in (("skipped", "yellow", r.skipped), ("failed", "red", r.failures), ("warning", "yellow", r.warnings)):
+    for label, style, rows in (("skipped", "yellow", r.skipped), ("failed", "red", r.failed_documents), ("warning", "yellow", r.warnings)):
         for path, why in rows:
             console.print(Text.assemble((label, style), f" {path}: {why}"), highlight=False)
     if r.dry_run_estimate:

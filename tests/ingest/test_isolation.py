@@ -72,7 +72,7 @@ def test_a_failing_document_is_isolated_and_retried(tmp_path: Path, falkor_store
     x = PoisonExtractor(spacy_extractor)
     r = _ingest(d, falkor_store, x, ledger)
     assert r.processed == 5 and r.failed == 1
-    assert [Path(p).name for p, _ in r.failures] == ["bad.txt"] and "ExtractionError" in r.failures[0][1]
+    assert [Path(p).name for p, _ in r.failed_documents] == ["bad.txt"] and "ExtractionError" in r.failed_documents[0][1]
     assert len(falkor_store.document_ids()) >= 5
     (skip,) = ledger.skipped()
     assert skip.status == "failed" and Path(skip.path).name == "bad.txt" and skip.fix
