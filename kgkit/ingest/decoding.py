@@ -7,6 +7,7 @@ ingest report can say what happened to which file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kgkit.errors import DocumentReadError
 
@@ -71,13 +72,28 @@ def decode_text(data: bytes, path: str = "<bytes>") -> DecodedText:
     if bad <= max(1, len(data) * _MAX_BAD_SHARE) and non_ascii >= _MIN_GOOD_PER_BAD * bad:
         warnings.append(f"{bad} invalid UTF-8 byte sequence(s) replaced with U+FFFD; the rest is valid UTF-8")
         return DecodedText(text, "utf-8", tuple(warnings))
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
+    best = _detect(data)
     if best is None or best.encoding is None:
         raise DocumentReadError(path, "cannot detect the text encoding", kind="encoding",
                                 fix="convert the file to UTF-8 (iconv -t UTF-8) or exclude it")
     return clean_text(str(best), best.encoding, warnings)
+
+
+# Tie-break for detection: on short texts several code pages decode without "chaos" (KOI8-R text
+# also reads as Thai cp874); the more widely used one is the better guess.
+_COMMON = ("utf_8", "cp1252", "latin_1", "iso8859_15", "cp1251", "koi8_r", "cp1250", "iso8859_2", "shift_jis", "euc_jp",
+           "gb18030", "big5", "euc_kr", "cp1253", "iso8859_7", "cp1254", "iso8859_9", "cp1255", "cp1256", "cp1257")
+
+
+def _detect(data: bytes) -> Any:
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if not matches:
+        return None
+    top = matches[0]
+    ties = [m for m in matches if m.chaos == top.chaos and m.coherence == top.coherence]
+    return min(ties, key=lambda m: _COMMON.index(m.encoding) if m.encoding in _COMMON else len(_COMMON))
 
 
 def clean_text(text: str, encoding: str, warnings: list[str] | None = None) -> DecodedText:

@@ -284,3 +284,10 @@ def test_markdown_without_closing_brackets_or_with_blank_runs_finishes(tmp_path:
     doc = read_document(_only(tmp_path))
     assert doc.text.strip().endswith("x" * 10)
     assert readers._MD_LINK.sub(r"\1", "see [her page](http://x.org) now") == "see her page now"
+
+
+def test_short_cyrillic_legacy_text_is_not_read_as_thai() -> None:
+    text = "Лев Толстой родился в Ясной Поляне. " * 5
+    for codec in ("koi8-r", "cp1251"):
+        d = decode_text(text.encode(codec))
+        assert d.text == text, (codec, d.encoding)
