@@ -112,15 +112,41 @@ class KnowledgeGraph:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            identity = stable_hash(repr(sorted((k, str(v)) for k, v in self.config.store.items()
-                                               if k not in {"password", "batch_size"})))
-            self._ledger = Ledger(self.workdir / "ledger" / f"{self.config.store['name']}-{identity}.sqlite")
+            self._ledger = Ledger(self._ledger_path())
         return self._ledger
 
+    def _ledger_path(self) -> Path:
+        """One ledger per store; the store's data folder counts by its resolved path, so a workdir
+        spelled relative or absolute is the same ledger."""
+        def identity(resolve: bool) -> str:
+            items = sorted((k, str(Path(v).resolve()) if resolve and k == "data_dir" else str(v))
+                           for k, v in self.config.store.items() if k not in {"password", "batch_size"})
+            return stable_hash(repr(items))
+
+        folder = (self.workdir / "ledger").resolve()
+        path = folder / f"{self.config.store['name']}-{identity(True)}.sqlite"
+        legacy = folder / f"{self.config.store['name']}-{identity(False)}.sqlite"
+        if not path.exists() and legacy != path and legacy.exists():
+            for suffix in ("", "-wal", "-shm"):  # ledgers named before paths were resolved
+                old = legacy.with_name(legacy.name + suffix)
+                if old.exists():
+                    old.rename(path.with_name(path.name + suffix))
+        return path
+
     # -- pipeline -------------------------------------------------------------------------------
-    def ingest(self, folder: str | Path, *, dry_run: bool = False, progress: bool = False, fuse: bool | None = None) -> IngestReport:
-        """Ingest a folder (see :func:`kgkit.pipeline.ingest_folder`), then fuse if the pipeline says so."""
+    def ingest(
+        self, folder: str | Path, *, dry_run: bool = False, progress: bool = False, fuse: bool | None = None,
+        max_bytes: int | None = None, follow_symlinks: bool | None = None,
+    ) -> IngestReport:
+        """Ingest a folder (see :func:`kgkit.pipeline.ingest_folder`), then fuse if the pipeline says so.
+
+        ``max_bytes`` and ``follow_symlinks`` override the pipeline's ``ingest`` section.
+        """
         ing = dict(self.config.ingest)
+        if max_bytes is not None:
+            ing["max_bytes"] = max_bytes
+        if follow_symlinks is not None:
+            ing["follow_symlinks"] = follow_symlinks
         try:
             chunker = SentenceChunker(**self.config.chunking)
         except TypeError as err:

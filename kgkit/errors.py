@@ -38,10 +38,17 @@ class IngestError(KgkitError):
 class DocumentReadError(IngestError):
     """One file could not be read or decoded; the run reports it and continues."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+    def __init__(self, path: str, reason: str, *, kind: str = "unreadable", fix: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}" + (f"; {fix}" if fix else ""))
         self.path = path
         self.reason = reason
+        self.kind = kind  # a short category for counts: binary, too_large, encrypted_pdf, not_regular_file, ...
+        self.fix = fix
+
+    @property
+    def explanation(self) -> str:
+        """The reason and, when known, the fix, in one line."""
+        return f"{self.reason}; {self.fix}" if self.fix else self.reason
 
 
 class ExtractionError(KgkitError):

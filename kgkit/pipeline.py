@@ -14,21 +14,31 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from kgkit.errors import BudgetExceededError, DocumentReadError
+from kgkit.errors import (BudgetExceededError, DocumentReadError, ExtractionError, ReadOnlyQueryError, StoreError,
+                          StoreUnavailableError)
 from kgkit.extract.base import ChunkExtraction, Extractor
 from kgkit.ingest.chunking import SentenceChunker
-from kgkit.ingest.ledger import Ledger
-from kgkit.ingest.readers import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, SourceFile, read_document, scan_folder
+from kgkit.ingest.ledger import Ledger, LedgerEntry
+from kgkit.ingest.paths import path_to_text, text_to_path
+from kgkit.ingest.readers import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, SourceFile, read_document, read_source
+from kgkit.ingest.scanning import FolderScan, scan
 from kgkit.ontology import Ontology
 from kgkit.store.base import GraphStore
 from kgkit.types import Chunk, Document, stable_hash
 
 __all__ = ["IngestReport", "ingest_folder", "retry_failed", "extractor_key"]
+
+# Errors that one document can cause in extraction or in the store write: the batch is redone one
+# document at a time and only the document that still fails is marked failed. A store that is down
+# or refuses writes is not one document's fault, so those stop the run.
+_PER_DOCUMENT_ERRORS = (ExtractionError, StoreError, ValueError, UnicodeError)
+_RUN_STOPPING_ERRORS = (StoreUnavailableError, ReadOnlyQueryError, BudgetExceededError)
 
 
 @dataclass
@@ -40,12 +50,17 @@ class IngestReport:
     changed: int = 0
     deleted: int = 0
     processed: int = 0
+    failed: int = 0  # documents whose extraction or store write failed (kept for the next run)
     chunks: int = 0
     extracted_chunks: int = 0
     failed_chunks: int = 0
     triples: int = 0
     mentions: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    not_matched: int = 0  # files under the folder that match no include pattern
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason and fix)
+    skipped_counts: dict[str, int] = field(default_factory=dict)  # kind -> number of paths
+    failed_documents: list[tuple[str, str]] = field(default_factory=list)  # (path, error)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, repair made while reading)
     stopped: str | None = None
     dry_run_estimate: dict[str, Any] | None = None
     fusion: dict[str, Any] | None = None  # summary of the fusion run that followed, if any
@@ -53,6 +68,10 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add_skip(self, path: str, kind: str, explanation: str) -> None:
+        self.skipped.append((path, explanation))
+        self.skipped_counts[kind] = self.skipped_counts.get(kind, 0) + 1
 
 
 def extractor_key(extractor: Extractor, ontology: Ontology) -> str:
@@ -67,6 +86,22 @@ class _Pending:
     doc: Document
     chunks: list[Chunk]
     previously_stored: bool
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Run:
+    """What every step of one ingest run shares."""
+
+    ledger: Ledger
+    report: IngestReport
+    key: str  # extractor key
+    root_key: str  # the resolved absolute folder, as text
+    known: dict[str, LedgerEntry]
+    stored_docs: set[str]
+    chunker: SentenceChunker
+    max_bytes: int
+    dry_run: bool
 
 
 def _progress(enabled: bool) -> Any:
@@ -90,81 +125,69 @@ def ingest_folder(
     chunker: SentenceChunker | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     batch_documents: int = 16,
+    follow_symlinks: bool = False,
     dry_run: bool = False,
     progress: bool = False,
 ) -> IngestReport:
     """Ingest every matching file under ``root`` into ``store``; see the module docstring.
 
+    One bad file never stops the run: a file that cannot be read is reported (path, reason, fix) and
+    recorded in the ledger; a document whose extraction or store write fails is marked failed and
+    retried by the next run; the other documents of its batch are written.
+
     Args:
-        root: folder of documents.
+        root: folder of documents; the ledger knows it by its resolved absolute path.
         store: an open :class:`GraphStore`.
         extractor: any :class:`Extractor` (spaCy, LLM, ...).
         ontology: the ontology the extractor works with (part of the ledger's extractor key).
         ledger: the :class:`Ledger` that belongs to ``store``.
-        include / exclude: glob patterns relative to ``root``.
+        include / exclude: glob patterns relative to ``root`` (case-insensitive).
         chunker: how documents are cut (default :class:`SentenceChunker`).
-        max_bytes: files above this size are reported and skipped.
+        max_bytes: files above this size are reported and skipped (at most ``max_bytes + 1`` bytes are read).
         batch_documents: documents extracted together (spaCy ``pipe`` / LLM concurrency).
+        follow_symlinks: follow symlinks that point outside ``root`` (by default they are reported and skipped).
         dry_run: read and chunk what would be processed, ask the extractor for an estimate
             (``extractor.estimate(chunks)`` when it has one) and write nothing.
         progress: show a rich progress bar.
     """
     t0 = time.perf_counter()
-    root = Path(root)
-    chunker = chunker or SentenceChunker()
-    report = IngestReport(root=str(root.resolve()))
-    files = scan_folder(root, include, exclude)
-    report.scanned = len(files)
-    root_key = report.root
-    known = ledger.entries(root_key)
-    key = extractor_key(extractor, ontology)
-    stored_docs = store.document_ids()
-    run_id = None if dry_run else ledger.start_run(root_key)
-
-    # Deleted files: retract everything they supported. A file that still exists but is outside
-    # this run's include/exclude patterns is left alone (a narrower run must not delete data).
-    present = {f.doc_id for f in files}
-    for doc_id, entry in known.items():
-        if doc_id not in present and not Path(entry.path).exists():
-            report.deleted += 1
-            if not dry_run:
-                store.retract_document(doc_id, delete_document=True)
-                ledger.forget(doc_id)
+    found = scan(root, include, exclude, follow_symlinks=follow_symlinks)
+    report = IngestReport(root=path_to_text(found.root))
+    report.scanned = len(found.files)
+    report.not_matched = found.not_matched
+    run = _Run(ledger, report, extractor_key(extractor, ontology), report.root, ledger.entries(report.root),
+               store.document_ids(), chunker or SentenceChunker(), max_bytes, dry_run)
+    run_id = None if dry_run else ledger.start_run(run.root_key)
+    _record_scan_skips(found, run)
+    _retract_deleted(found, run, store)
 
     todo: list[SourceFile] = []
-    for f in files:
-        e = known.get(f.doc_id)
+    for f in found.files:
+        e = run.known.get(f.doc_id)
         # Unchanged size and mtime of a document that is done and still in the store: no work at all.
-        # Skipped (unreadable) files are cheap to look at again, and may have become readable.
-        fresh = e is not None and e.extractor_key == key and e.status == "done"
-        if fresh and e.size == f.size and e.mtime_ns == f.mtime_ns and (f.doc_id in stored_docs or e.n_chunks == 0):
+        # Skipped (unreadable) and failed files are cheap to look at again, and may have been fixed.
+        fresh = e is not None and e.extractor_key == run.key and e.status == "done"
+        if fresh and e.size == f.size and e.mtime_ns == f.mtime_ns and (f.doc_id in run.stored_docs or e.n_chunks == 0):
             report.unchanged += 1
             continue
         todo.append(f)
 
-    pending: list[_Pending] = []
     with _progress(progress) as bar:
         task = bar.add_task("ingest", total=len(todo)) if bar else None
         for batch in _batched(todo, batch_documents):
-            pending.clear()
-            for f in batch:
-                p = _prepare(f, known, key, stored_docs, chunker, max_bytes, ledger, report, dry_run, root_key)
-                if p is not None:
-                    pending.append(p)
-                elif bar:
-                    bar.advance(task)
+            pending = [p for p in (_prepare(f, run) for f in batch) if p is not None]
+            if bar and len(pending) < len(batch):
+                bar.advance(task, len(batch) - len(pending))
             if not pending:
                 continue
             if dry_run:
                 _estimate(extractor, pending, report)
-                if bar:
-                    bar.advance(task, len(pending))
-                continue
-            try:
-                _process(pending, store=store, extractor=extractor, ledger=ledger, key=key, root_key=root_key, report=report)
-            except BudgetExceededError as err:
-                report.stopped = f"budget reached: {err}. Rerun the same command with a larger --budget to continue."
-                break
+            else:
+                try:
+                    _process_isolated(pending, store=store, extractor=extractor, run=run)
+                except BudgetExceededError as err:
+                    report.stopped = f"budget reached: {err}. Rerun the same command with a larger --budget to continue."
+                    break
             if bar:
                 bar.advance(task, len(pending))
     report.seconds = round(time.perf_counter() - t0, 3)
@@ -173,46 +196,93 @@ def ingest_folder(
     return report
 
 
+def _record_scan_skips(found: FolderScan, run: _Run) -> None:
+    if not run.dry_run:
+        run.ledger.clear_skips(run.root_key)
+    for s in found.skipped:
+        run.report.add_skip(s.path, s.kind, f"{s.reason}; {s.fix}")
+        if not run.dry_run:
+            run.ledger.record_skip(run.root_key, s.path, kind=s.kind, reason=s.reason, fix=s.fix)
+
+
+def _retract_deleted(found: FolderScan, run: _Run, store: GraphStore) -> None:
+    """Retract the documents of deleted files, and of files now known under a new document id.
+
+    A file that still exists but is outside this run's include/exclude patterns (or is now skipped)
+    is left alone: a narrower run must not delete data.
+    """
+    present = {f.doc_id for f in found.files}
+    present_paths = {f.text_path for f in found.files}
+    for doc_id, entry in run.known.items():
+        if doc_id in present:
+            continue
+        path = text_to_path(entry.path)
+        renamed = path_to_text(os.path.realpath(path)) in present_paths  # ids from before root ids were part of them
+        if not renamed and not _gone(path):
+            continue
+        if not renamed:
+            run.report.deleted += 1
+        if not run.dry_run:
+            store.retract_document(doc_id, delete_document=True)
+            run.ledger.forget(doc_id)
+            run.stored_docs.discard(doc_id)
+
+
+def _gone(path: Path) -> bool:
+    """Whether ``path`` no longer exists; ``False`` when that cannot be told (e.g. an unreadable folder)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _batched(items: Sequence[SourceFile], n: int) -> Iterator[Sequence[SourceFile]]:
     for i in range(0, len(items), max(1, n)):
         yield items[i : i + n]
 
 
-def _prepare(
-    f: SourceFile, known: dict[str, Any], key: str, stored_docs: set[str], chunker: SentenceChunker,
-    max_bytes: int, ledger: Ledger, report: IngestReport, dry_run: bool, root_key: str,
-) -> _Pending | None:
-    e = known.get(f.doc_id)
+def _prepare(f: SourceFile, run: _Run) -> _Pending | None:
+    e = run.known.get(f.doc_id)
+    report, path = run.report, f.text_path
     try:
-        doc = read_document(f, max_bytes=max_bytes)
+        read = read_source(f, max_bytes=run.max_bytes)
     except DocumentReadError as err:
-        if e is not None and e.status != "skipped":
+        if e is not None and e.status == "done":
             # Readable before (e.g. permissions changed): keep its facts rather than lose them.
-            report.skipped.append((str(f.path), f"{err.reason} (facts from its last readable version are kept)"))
+            report.add_skip(path, err.kind, f"{err.explanation} (facts from its last readable version are kept)")
+            if not run.dry_run:
+                run.ledger.record_skip(run.root_key, path, kind=err.kind, reason=err.reason, fix=err.fix)
         else:
-            report.skipped.append((str(f.path), err.reason))
-            if not dry_run:
-                ledger.mark(f.doc_id, root=root_key, path=str(f.path), status="skipped", size=f.size,
-                            mtime_ns=f.mtime_ns, extractor_key=key, reason=err.reason)
+            report.add_skip(path, err.kind, err.explanation)
+            if not run.dry_run:
+                run.ledger.mark(f.doc_id, root=run.root_key, path=path, status="skipped", size=f.size,
+                                mtime_ns=f.mtime_ns, extractor_key=run.key, reason=err.reason, kind=err.kind, fix=err.fix)
         return None
-    if e is not None and e.content_hash == doc.content_hash and e.extractor_key == key and e.status == "done" \
-            and (f.doc_id in stored_docs or e.n_chunks == 0):
+    doc = read.document
+    report.warnings.extend((path, w) for w in read.warnings)
+    if e is not None and e.content_hash == doc.content_hash and e.extractor_key == run.key and e.status == "done" \
+            and (f.doc_id in run.stored_docs or e.n_chunks == 0):
         report.unchanged += 1  # touched, not changed
-        if not dry_run:
-            ledger.touch(f.doc_id, size=f.size, mtime_ns=f.mtime_ns)
+        if not run.dry_run:
+            run.ledger.touch(f.doc_id, size=f.size, mtime_ns=f.mtime_ns)
         return None
     if e is None:
         report.new += 1
     else:
         report.changed += 1
-    chunks = chunker.chunk(doc)
+    chunks = run.chunker.chunk(doc)
     if not chunks:
-        report.skipped.append((str(f.path), "empty document: no text to extract"))
-        if not dry_run:
-            ledger.mark(f.doc_id, root=root_key, path=str(f.path), status="done", content_hash=doc.content_hash,
-                        size=f.size, mtime_ns=f.mtime_ns, extractor_key=key, n_chunks=0, reason="empty document")
+        report.add_skip(path, "empty", "empty document: no text to extract")
+        if not run.dry_run:
+            run.ledger.mark(f.doc_id, root=run.root_key, path=path, status="done", content_hash=doc.content_hash,
+                            size=f.size, mtime_ns=f.mtime_ns, extractor_key=run.key, n_chunks=0, reason="empty document",
+                            kind="empty")
         return None
-    return _Pending(f, doc, chunks, previously_stored=e is not None or f.doc_id in stored_docs)
+    return _Pending(f, doc, chunks, previously_stored=e is not None or f.doc_id in run.stored_docs,
+                    warnings=read.warnings)
 
 
 def _estimate(extractor: Extractor, pending: list[_Pending], report: IngestReport) -> None:
@@ -231,10 +301,29 @@ def _estimate(extractor: Extractor, pending: list[_Pending], report: IngestRepor
     report.chunks += len(chunks)
 
 
-def _process(
-    pending: list[_Pending], *, store: GraphStore, extractor: Extractor, ledger: Ledger, key: str,
-    root_key: str, report: IngestReport,
-) -> None:
+def _process_isolated(pending: list[_Pending], *, store: GraphStore, extractor: Extractor, run: _Run) -> None:
+    """Process a batch; if it fails, redo it one document at a time so only the culprit is lost."""
+    try:
+        _process(pending, store=store, extractor=extractor, run=run)
+    except _RUN_STOPPING_ERRORS:
+        raise
+    except _PER_DOCUMENT_ERRORS as err:
+        if len(pending) > 1:
+            for p in pending:
+                _process_isolated([p], store=store, extractor=extractor, run=run)
+            return
+        p = pending[0]
+        reason = f"{type(err).__name__}: {err}"[:2000]
+        run.ledger.mark(p.doc.id, root=run.root_key, path=p.doc.path, status="failed", content_hash=p.doc.content_hash,
+                        size=p.src.size, mtime_ns=p.src.mtime_ns, extractor_key=run.key, n_chunks=len(p.chunks),
+                        reason=reason, kind="failed",
+                        fix="the next `kgkit ingest` retries it; if it keeps failing, exclude the file and report the error")
+        run.report.failed += 1
+        run.report.failed_documents.append((p.doc.path, reason))
+
+
+def _process(pending: list[_Pending], *, store: GraphStore, extractor: Extractor, run: _Run) -> None:
+    ledger, report, key, root_key = run.ledger, run.report, run.key, run.root_key
     for p in pending:
         ledger.mark(p.doc.id, root=root_key, path=p.doc.path, status="processing", content_hash=p.doc.content_hash,
                     size=p.src.size, mtime_ns=p.src.mtime_ns, extractor_key=key, n_chunks=len(p.chunks))
@@ -264,9 +353,10 @@ def _process(
                 ledger.record_failure(r.chunk, path=p.doc.path, content_hash=p.doc.content_hash,
                                       stage=extractor.name, reason=r.error or "unknown error")
         n_failed = sum(1 for r in res if not r.ok)
+        notes = [*p.warnings, *([f"{n_failed} chunk(s) quarantined"] if n_failed else [])]
         ledger.mark(p.doc.id, root=root_key, path=p.doc.path, status="done", content_hash=p.doc.content_hash,
                     size=p.src.size, mtime_ns=p.src.mtime_ns, extractor_key=key, n_chunks=len(p.chunks),
-                    n_facts=n_triples, reason=f"{n_failed} chunk(s) quarantined" if n_failed else None)
+                    n_facts=n_triples, reason="; ".join(notes) or None)
         report.processed += 1
         report.chunks += len(p.chunks)
         report.extracted_chunks += len(res) - n_failed
@@ -297,7 +387,7 @@ def retry_failed(*, store: GraphStore, extractor: Extractor, ledger: Ledger, lim
     chunks: list[Chunk] = []
     for fl in failures:
         if fl.doc_id not in docs:
-            path = Path(fl.path)
+            path = text_to_path(fl.path)
             try:
                 st = path.stat()
                 docs[fl.doc_id] = read_document(SourceFile(path, fl.doc_id, st.st_size, st.st_mtime_ns), max_bytes=1 << 62)

@@ -31,6 +31,8 @@ def ingest(
     fuse_: Optional[bool] = typer.Option(None, "--fuse/--no-fuse", help="Run the fusion stage afterwards (default: as the pipeline says)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="Skip (and report) files larger than this (default: the pipeline's ingest.max_bytes)."),
+    follow_symlinks: Optional[bool] = typer.Option(None, "--follow-symlinks/--no-follow-symlinks", help="Follow symlinks that point outside the folder (default: no; they are reported)."),
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
@@ -40,9 +42,10 @@ def ingest(
         fail(f"{folder} is not a folder; pass the folder of documents to ingest (e.g. data/sample)")
     overrides = {"budget_tokens": budget} if budget is not None else {}
     with open_graph(pipeline, store, workdir, extractor_overrides=overrides) as kg:
-        report = kg.ingest(folder, dry_run=dry_run, progress=progress and sys.stderr.isatty(), fuse=fuse_)
+        report = kg.ingest(folder, dry_run=dry_run, progress=progress and sys.stderr.isatty(), fuse=fuse_,
+                           max_bytes=max_bytes, follow_symlinks=follow_symlinks)
         if json_out:
-            console.print_json(json.dumps(report.to_dict(), default=str))
+            sys.stdout.write(json.dumps(report.to_dict(), default=str, ensure_ascii=False) + "\n")
             return
         _print_ingest(report)
         if report.stopped:
@@ -55,6 +58,9 @@ def _print_ingest(r: Any) -> None:
         f"{r.unchanged} unchanged, {r.deleted} deleted; {r.processed} processed, {r.chunks} chunks, "
         f"{r.triples} facts, {r.mentions} mentions in {r.seconds:.1f}s"
     )
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(r.skipped_counts.items()))
+    console.print(f"[bold]counts[/] processed {r.processed}, unchanged {r.unchanged}, "
+                  f"skipped {sum(r.skipped_counts.values())}{f' ({by_kind})' if by_kind else ''}, failed {r.failed}")
     if r.fusion:
         f = r.fusion
         console.print(
@@ -63,8 +69,12 @@ def _print_ingest(r: Any) -> None:
         )
     if r.failed_chunks:
         console.print(f"[yellow]{r.failed_chunks} chunk(s) quarantined[/]: see them and re-run with `kgkit retry-failed`")
-    for path, why in r.skipped:
-        console.print(f"[yellow]skipped[/] {path}: {why}")
+    from rich.text import Text
+
+    # Paths and reasons are printed as plain text: a file name may contain rich markup like "[red]".
+    for label, style, rows in (("skipped", "yellow", r.skipped), ("failed", "red", r.failed_documents), ("warning", "yellow", r.warnings)):
+        for path, why in rows:
+            console.print(Text.assemble((label, style), f" {path}: {why}"), highlight=False)
     if r.dry_run_estimate:
         console.print_json(json.dumps(r.dry_run_estimate))
 
@@ -159,14 +169,31 @@ def retry_failed_cmd(
 
 
 @app.command()
-def failures(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: WorkdirOpt = Path(".kgkit")) -> None:
-    """List the quarantined chunks and why they failed."""
+def failures(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON only: {skipped: [...], quarantined: [...]}."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """List the files that were skipped or failed (path, reason, fix) and the quarantined chunks."""
+    from dataclasses import asdict
+
     with open_graph(pipeline, store, workdir) as kg:
+        skipped = kg.ledger.skipped()
         items = kg.ledger.failures()
+    if json_out:
+        out = {"skipped": [asdict(s) for s in skipped], "quarantined": [asdict(f) for f in items]}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        return
+    if not skipped:
+        console.print("no skipped or failed files")
+    for s in skipped:
+        fix = f" — fix: {s.fix}" if s.fix else ""
+        console.print(f"{s.status} [{s.kind}] {s.path}: {s.reason}{fix}", markup=False, highlight=False)
     if not items:
         console.print("no quarantined chunks")
     for f in items:
-        console.print(f"{f.chunk_id} [{f.stage}, {f.attempts} attempt(s)]: {f.reason}")
+        console.print(f"{f.chunk_id} [{f.stage}, {f.attempts} attempt(s)]: {f.reason}", markup=False, highlight=False)
 
 
 for _area in (embed, fuse, llm, neo4j, reason):

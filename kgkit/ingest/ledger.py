@@ -16,7 +16,10 @@ from typing import Iterator
 
 from kgkit.types import Chunk
 
-__all__ = ["Ledger", "LedgerEntry", "Failure"]
+__all__ = ["Ledger", "LedgerEntry", "Failure", "SkipRecord"]
+
+# Columns added after the first release; ledgers written before get them on open.
+_ADDED_COLUMNS = {"documents": (("kind", "TEXT"), ("fix", "TEXT"))}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -26,7 +29,7 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT,
     size INTEGER,
     mtime_ns INTEGER,
-    status TEXT NOT NULL,            -- processing | done | skipped
+    status TEXT NOT NULL,            -- processing | done | skipped | failed
     extractor_key TEXT,
     n_chunks INTEGER DEFAULT 0,
     n_facts INTEGER DEFAULT 0,
@@ -46,6 +49,15 @@ CREATE TABLE IF NOT EXISTS failures (
     reason TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1,
     updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS skipped_paths (  -- paths the folder walk did not read; rebuilt by each run
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    fix TEXT,
+    updated_at REAL,
+    PRIMARY KEY (root, path)
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,6 +79,20 @@ class LedgerEntry:
     n_chunks: int
     n_facts: int
     reason: str | None
+    kind: str | None = None
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkipRecord:
+    """A file that was not (or not fully) ingested: ``status`` is ``skipped``, ``failed`` or ``not read``."""
+
+    root: str
+    path: str
+    status: str
+    kind: str
+    reason: str
+    fix: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +119,11 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        for table, cols in _ADDED_COLUMNS.items():
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, sql_type in cols:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     def close(self) -> None:
         self._db.close()
@@ -105,13 +136,13 @@ class Ledger:
 
     # -- documents -------------------------------------------------------------------------------
     def entries(self, root: str | None = None) -> dict[str, LedgerEntry]:
-        q = "SELECT doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason FROM documents"
+        q = "SELECT doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason, kind, fix FROM documents"
         rows = self._db.execute(q + (" WHERE root = ?" if root else ""), (root,) if root else ()).fetchall()
         return {r[0]: LedgerEntry(*r) for r in rows}
 
     def get(self, doc_id: str) -> LedgerEntry | None:
         r = self._db.execute(
-            "SELECT doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason "
+            "SELECT doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason, kind, fix "
             "FROM documents WHERE doc_id = ?", (doc_id,)
         ).fetchone()
         return LedgerEntry(*r) if r else None
@@ -119,15 +150,17 @@ class Ledger:
     def mark(
         self, doc_id: str, *, root: str, path: str, status: str, content_hash: str | None = None,
         size: int | None = None, mtime_ns: int | None = None, extractor_key: str | None = None,
-        n_chunks: int = 0, n_facts: int = 0, reason: str | None = None,
+        n_chunks: int = 0, n_facts: int = 0, reason: str | None = None, kind: str | None = None, fix: str | None = None,
     ) -> None:
         self._db.execute(
-            "INSERT INTO documents (doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET root=excluded.root, path=excluded.path, "
-            "content_hash=excluded.content_hash, size=excluded.size, mtime_ns=excluded.mtime_ns, status=excluded.status, "
-            "extractor_key=excluded.extractor_key, n_chunks=excluded.n_chunks, n_facts=excluded.n_facts, "
-            "reason=excluded.reason, updated_at=excluded.updated_at",
-            (doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason, time.time()),
+            "INSERT INTO documents (doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, "
+            "reason, kind, fix, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET "
+            "root=excluded.root, path=excluded.path, content_hash=excluded.content_hash, size=excluded.size, "
+            "mtime_ns=excluded.mtime_ns, status=excluded.status, extractor_key=excluded.extractor_key, "
+            "n_chunks=excluded.n_chunks, n_facts=excluded.n_facts, reason=excluded.reason, kind=excluded.kind, "
+            "fix=excluded.fix, updated_at=excluded.updated_at",
+            (doc_id, root, path, content_hash, size, mtime_ns, status, extractor_key, n_chunks, n_facts, reason, kind, fix,
+             time.time()),
         )
 
     def touch(self, doc_id: str, *, size: int, mtime_ns: int) -> None:
@@ -138,6 +171,27 @@ class Ledger:
         with self._db:
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM failures WHERE doc_id = ?", (doc_id,))
+
+    # -- skipped paths -------------------------------------------------------------------------
+    def clear_skips(self, root: str) -> None:
+        """Forget the skipped paths of ``root`` (each run records them again as it meets them)."""
+        self._db.execute("DELETE FROM skipped_paths WHERE root = ?", (root,))
+
+    def record_skip(self, root: str, path: str, *, kind: str, reason: str, fix: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO skipped_paths (root, path, kind, reason, fix, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(root, path) DO UPDATE SET kind=excluded.kind, reason=excluded.reason, fix=excluded.fix, "
+            "updated_at=excluded.updated_at", (root, path, kind, reason, fix, time.time()))
+
+    def skipped(self, root: str | None = None) -> list[SkipRecord]:
+        """Every file not (fully) ingested: unreadable or failed documents, and paths the walk skipped."""
+        where, args = (" AND root = ?", (root,)) if root else ("", ())
+        rows = self._db.execute(
+            "SELECT root, path, status, COALESCE(kind, status), COALESCE(reason, ''), fix FROM documents "
+            f"WHERE status IN ('skipped', 'failed'){where} "
+            f"UNION ALL SELECT root, path, 'not read', kind, reason, fix FROM skipped_paths WHERE 1=1{where} "
+            "ORDER BY 1, 2", args + args).fetchall()
+        return [SkipRecord(*r) for r in rows]
 
     # -- quarantine ------------------------------------------------------------------------------
     def record_failure(self, chunk: Chunk, *, path: str, content_hash: str, stage: str, reason: str) -> None:

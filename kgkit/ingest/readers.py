@@ -6,173 +6,159 @@ reason, so an ingest run can report the file and carry on.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
 import os
 import re
+import stat
+import struct
+import zlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator
 
-from kgkit.errors import DocumentReadError, IngestError
+from kgkit.errors import DocumentReadError
+from kgkit.ingest.decoding import DecodedText, clean_text, decode_text
+from kgkit.ingest.paths import path_to_text
+from kgkit.ingest.scanning import DEFAULT_INCLUDE, IGNORE_FILE, SourceFile, scan_folder
 from kgkit.types import Document
 
 __all__ = [
     "DEFAULT_INCLUDE",
+    "IGNORE_FILE",
     "SourceFile",
+    "ReadResult",
     "scan_folder",
     "read_document",
+    "read_source",
     "decode_bytes",
     "READERS",
 ]
 
-DEFAULT_INCLUDE = ("**/*.txt", "**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.pdf")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-IGNORE_FILE = ".kgkitignore"
+_READ_BLOCK = 1 << 20
 
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A file found by :func:`scan_folder`; ``doc_id`` is stable across runs and machines."""
-
-    path: Path
-    doc_id: str
-    size: int
-    mtime_ns: int
-
-
-def _match(rel: str, patterns: Iterable[str]) -> bool:
-    for pat in patterns:
-        if fnmatch.fnmatch(rel, pat) or (pat.startswith("**/") and fnmatch.fnmatch(rel, pat[3:])):
-            return True
-    return False
-
-
-def scan_folder(
-    root: str | Path,
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = (),
-) -> list[SourceFile]:
-    """List the files under ``root`` matching ``include`` and not ``exclude`` (glob patterns).
-
-    Patterns in a ``.kgkitignore`` file at the root are added to ``exclude``. Hidden files and
-    folders are skipped. The document id is ``<root folder name>/<relative path>``.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise IngestError(f"{root} is not a folder; pass the folder of documents to ingest")
-    exclude = list(exclude)
-    ignore = root / IGNORE_FILE
-    if ignore.is_file():
-        exclude += [ln.strip() for ln in ignore.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    out: list[SourceFile] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if not _match(rel, include) or _match(rel, exclude):
-                continue
-            try:
-                st = path.stat()
-            except OSError:
-                continue  # vanished between listing and stat
-            out.append(SourceFile(path, f"{root.resolve().name}/{rel}", st.st_size, st.st_mtime_ns))
-    return out
-
-
-# -- decoding ---------------------------------------------------------------------------------------
 
 def decode_bytes(data: bytes, path: str = "<bytes>") -> tuple[str, str]:
-    """Decode ``data`` to text: UTF-8 (with or without BOM), else the best guess of charset-normalizer.
-
-    Returns ``(text, encoding)``. Raises :class:`DocumentReadError` for binary data.
-    """
-    if b"\x00" in data[:8192]:
-        raise DocumentReadError(path, "looks like a binary file (NUL bytes); only text, Markdown, HTML and PDF are read")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise DocumentReadError(path, "cannot detect the text encoding; convert the file to UTF-8")
-    return str(best), best.encoding
+    """Decode ``data`` to text (see :func:`kgkit.ingest.decoding.decode_text`); returns ``(text, encoding)``."""
+    d = decode_text(data, path)
+    return d.text, d.encoding
 
 
 # -- readers ----------------------------------------------------------------------------------------
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# Bounded and line-local where possible, so no pattern can backtrack across a whole hostile file.
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]{0,500})\]\([^()\n]{0,2000}\)")
 _MD_MARKS = re.compile(r"(\*\*|__|`{1,3}|~~)")
-_MD_HEAD = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
-_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
-_MD_QUOTE = re.compile(r"^\s*>\s?", re.MULTILINE)
+_MD_HEAD = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]*", re.MULTILINE)
+_MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(.+)$", re.MULTILINE)
+_MD_LIST = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+", re.MULTILINE)
+_MD_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _MD_FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+# <br> becomes a line break before parsing: replacing 200k <br> tags in the parsed tree costs a
+# list scan each (quadratic), a regex pass over the text is linear.
+_HTML_BR = re.compile(r"<br\b[^<>]{0,200}>", re.IGNORECASE)
+_HTML_DROP = ["script", "style", "nav", "header", "footer", "noscript", "template", "svg", "form"]
+_HTML_BLOCKS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "blockquote", "pre", "dd", "dt",
+                          "figcaption"})
 
 
-def _read_text(data: bytes, path: str) -> tuple[str, str, str | None]:
-    text, enc = decode_bytes(data, path)
-    return text, enc, None
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    text: str
+    encoding: str
+    title: str | None
+    warnings: tuple[str, ...] = ()
 
 
-def _read_markdown(data: bytes, path: str) -> tuple[str, str, str | None]:
-    text, enc = decode_bytes(data, path)
-    text = _MD_FRONT.sub("", text)
-    title_m = re.search(r"^\s{0,3}#\s+(.+)$", text, re.MULTILINE)
+def _read_text(data: bytes, path: str) -> _Parsed:
+    d = decode_text(data, path)
+    return _Parsed(d.text, d.encoding, None, d.warnings)
+
+
+def _read_markdown(data: bytes, path: str) -> _Parsed:
+    d = decode_text(data, path)
+    text = _MD_FRONT.sub("", d.text)
+    title_m = _MD_TITLE.search(text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEAD.sub("", text)
     text = _MD_LIST.sub("\n", text)  # each list item becomes its own paragraph
     text = _MD_QUOTE.sub("", text)
     text = _MD_MARKS.sub("", text)
-    return text, enc, title_m.group(1).strip() if title_m else None
+    return _Parsed(text, d.encoding, title_m.group(1).strip() if title_m else None, d.warnings)
 
 
-def _read_html(data: bytes, path: str) -> tuple[str, str, str | None]:
+def _html_blocks(soup: object) -> list[str]:
+    """Text of the outermost block elements, in document order, in one pass over the tree.
+
+    A block inside another block is part of the outer one's text, so it is not repeated.
+    """
+    from bs4 import Tag
+
+    blocks: list[str] = []
+    stack: list[Tag] = [soup]  # type: ignore[list-item]
+    while stack:
+        node = stack.pop()
+        if node.name in _HTML_BLOCKS:
+            t = " ".join(node.get_text("").split())  # "" keeps "<b>London</b>." as "London."
+            if t:
+                blocks.append(t)
+            continue
+        stack.extend(c for c in reversed(node.contents) if isinstance(c, Tag))
+    return blocks
+
+
+def _read_html(data: bytes, path: str) -> _Parsed:
     from bs4 import BeautifulSoup
 
-    text, enc = decode_bytes(data, path)
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "template", "svg", "form"]):
-        tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else None
-    if soup.title:
-        soup.title.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    blocks = []
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "blockquote", "pre", "dd", "dt", "figcaption"]):
-        if el.find_parent(["p", "li", "td", "th", "blockquote", "pre", "dd", "dt"]) is not None:
-            continue
-        t = " ".join(el.get_text("").split())  # "" keeps "<b>London</b>." as "London."
-        if t:
-            blocks.append(t)
-    body = "\n\n".join(blocks) if blocks else " ".join(soup.get_text(" ", strip=True).split())
-    return body, enc, title
+    from bs4.exceptions import ParserRejectedMarkup
+
+    d = decode_text(data, path)
+    try:
+        soup = BeautifulSoup(_HTML_BR.sub("\n", d.text), "html.parser")
+        for tag in soup(_HTML_DROP):
+            tag.decompose()
+        title = soup.title.get_text(strip=True) if soup.title else None
+        if soup.title:
+            soup.title.decompose()
+        blocks = _html_blocks(soup)
+        body = "\n\n".join(blocks) if blocks else " ".join(soup.get_text(" ", strip=True).split())
+    except (ParserRejectedMarkup, RecursionError, AssertionError) as err:
+        raise DocumentReadError(path, f"cannot parse HTML ({type(err).__name__}: {err})", kind="bad_html",
+                                fix="check the file in a browser or an HTML validator, or exclude it") from err
+    return _Parsed(body, d.encoding, title, d.warnings)
 
 
-def _read_pdf(data: bytes, path: str) -> tuple[str, str, str | None]:
+def _pdf_error(path: str, err: BaseException) -> DocumentReadError:
+    return DocumentReadError(path, f"cannot parse PDF ({type(err).__name__}: {err})", kind="bad_pdf",
+                             fix="check that it opens in a PDF viewer; re-save or print it to a new PDF, or exclude it")
+
+
+def _read_pdf(data: bytes, path: str) -> _Parsed:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
+    encrypted = DocumentReadError(path, "encrypted PDF, skipped", kind="encrypted_pdf",
+                                  fix="save an unencrypted copy (e.g. qpdf --decrypt in.pdf out.pdf) or exclude it")
+    # pypdf raises many kinds of errors on damaged files; these are the ones a bad file can cause,
+    # and all of them mean "this file", never "stop the run".
+    damaged = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+               ZeroDivisionError, OverflowError, AssertionError, struct.error, zlib.error)
     try:
         reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise encrypted
         pages = [(p.extract_text() or "").strip() for p in reader.pages]
-    except (PdfReadError, ValueError, KeyError) as err:
-        raise DocumentReadError(path, f"cannot parse PDF ({err}); is it encrypted or damaged?") from err
-    title = None
-    if reader.metadata is not None and reader.metadata.title:
-        title = str(reader.metadata.title)
-    return "\n\n".join(p for p in pages if p), "pdf", title
+        meta = reader.metadata
+        title = str(meta.title) if meta is not None and meta.title else None
+    except (DependencyError, FileNotDecryptedError) as err:
+        # AES needs the optional `cryptography` package; without a password no package helps.
+        raise encrypted from err
+    except damaged as err:
+        raise _pdf_error(path, err) from err
+    return _Parsed("\n\n".join(p for p in pages if p), "pdf", title)
 
 
-READERS: dict[str, tuple[str, Callable[[bytes, str], tuple[str, str, str | None]]]] = {
+READERS: dict[str, tuple[str, Callable[[bytes, str], _Parsed]]] = {
     ".txt": ("text/plain", _read_text),
     ".text": ("text/plain", _read_text),
     ".md": ("text/markdown", _read_markdown),
@@ -183,28 +169,76 @@ READERS: dict[str, tuple[str, Callable[[bytes, str], tuple[str, str, str | None]
 }
 
 
-def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read and decode one file. Raises :class:`DocumentReadError` with the reason and the fix."""
-    path = str(src.path)
+def _too_large(path: str, size: str, max_bytes: int) -> DocumentReadError:
+    return DocumentReadError(path, f"file is {size}, over the {max_bytes / 1e6:.1f} MB limit", kind="too_large",
+                             fix="raise ingest.max_bytes in the pipeline (or --max-bytes), or exclude it")
+
+
+def _read_bytes(src: SourceFile, path: str, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a regular file; never opens a device, FIFO or socket, never blocks."""
+    try:
+        st = os.stat(src.path)
+        if not stat.S_ISREG(st.st_mode):
+            raise DocumentReadError(path, "not a regular file (device, FIFO or socket); never read", kind="not_regular_file",
+                                    fix="exclude it, or replace it with a regular file")
+        if st.st_size > max_bytes:
+            raise _too_large(path, f"{st.st_size / 1e6:.1f} MB", max_bytes)
+        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open returns at once.
+        fd = os.open(src.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DocumentReadError(path, "not a regular file; never read", kind="not_regular_file",
+                                        fix="exclude it, or replace it with a regular file")
+            parts: list[bytes] = []
+            left = max_bytes + 1  # one byte more than allowed tells "too large" from "exactly at the limit"
+            while left > 0:
+                block = os.read(fd, min(left, _READ_BLOCK))
+                if not block:
+                    break
+                parts.append(block)
+                left -= len(block)
+        finally:
+            os.close(fd)
+    except PermissionError as err:
+        raise DocumentReadError(path, "permission denied", kind="permission_denied",
+                                fix="make the file readable (chmod +r) or exclude it") from err
+    except OSError as err:
+        raise DocumentReadError(path, f"cannot read file ({err.strerror or err})", kind="unreadable",
+                                fix="check the file and its folder, or exclude it") from err
+    data = b"".join(parts)
+    if len(data) > max_bytes:
+        raise _too_large(path, f"over {max_bytes / 1e6:.1f} MB (it grew while being read)", max_bytes)
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """A document and the repairs made while reading it (replaced bytes, removed NULs, ...)."""
+
+    document: Document
+    warnings: tuple[str, ...] = ()
+
+
+def read_source(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
+    """Read, decode and reduce one file to text. Raises :class:`DocumentReadError` with the reason and the fix."""
+    path = src.text_path
     reader = READERS.get(src.path.suffix.lower())
     if reader is None:
-        raise DocumentReadError(path, f"no reader for '{src.path.suffix}' files; supported: {', '.join(sorted(READERS))}")
-    if src.size > max_bytes:
-        raise DocumentReadError(
-            path, f"file is {src.size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; raise it with --max-bytes"
-        )
-    try:
-        data = src.path.read_bytes()
-    except PermissionError as err:
-        raise DocumentReadError(path, "permission denied; make the file readable (chmod +r) or exclude it") from err
-    except OSError as err:
-        raise DocumentReadError(path, f"cannot read file: {err.strerror or err}") from err
+        raise DocumentReadError(path, f"no reader for '{path_to_text(src.path.suffix)}' files", kind="no_reader",
+                                fix=f"supported: {', '.join(sorted(READERS))}; exclude the others")
+    data = _read_bytes(src, path, max_bytes)
     media_type, fn = reader
-    text, encoding, title = fn(data, path)
-    return Document(
-        id=src.doc_id, path=path, text=text, content_hash=hashlib.sha256(data).hexdigest(),
-        media_type=media_type, encoding=encoding, title=title,
-    )
+    parsed = fn(data, path)
+    cleaned: DecodedText = clean_text(parsed.text, parsed.encoding, list(parsed.warnings))
+    title = clean_text(parsed.title, "").text if parsed.title else None
+    doc = Document(id=src.doc_id, path=path, text=cleaned.text, content_hash=hashlib.sha256(data).hexdigest(),
+                   media_type=media_type, encoding=parsed.encoding, title=title)
+    return ReadResult(doc, cleaned.warnings)
+
+
+def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    """Read and decode one file (see :func:`read_source`, which also returns the repairs made)."""
+    return read_source(src, max_bytes=max_bytes).document
 
 
 def iter_documents(files: Iterable[SourceFile], **kwargs: int) -> Iterator[Document | DocumentReadError]:

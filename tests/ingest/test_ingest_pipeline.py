@@ -8,12 +8,18 @@ from pathlib import Path
 
 
 from kgkit.ingest.ledger import Ledger
+from kgkit.ingest.paths import root_id
 from kgkit.ontology import load_ontology
 from kgkit.pipeline import ingest_folder
 
 
 def _ingest(folder: Path, store, extractor, ledger: Ledger, **kw):
     return ingest_folder(folder, store=store, extractor=extractor, ontology=load_ontology(), ledger=ledger, **kw)
+
+
+def _doc_id(folder: Path, rel: str) -> str:
+    real = folder.resolve()
+    return f"{real.name}@{root_id(real)}/{rel}"
 
 
 def _counts(store) -> tuple[int, int, int, int]:
@@ -73,7 +79,7 @@ def test_changed_file_retracts_facts_only_it_supported(tmp_path: Path, falkor_st
     assert ("Ada Lovelace", "bornIn", "London") in facts
     names = {e.name for e in falkor_store.iter_entities()}
     assert "Marie Curie" not in names and "Warsaw" not in names, "orphaned entities are removed"
-    ev = falkor_store.get_evidence(document_id=f"{d.name}/b.txt")
+    ev = falkor_store.get_evidence(document_id=_doc_id(d, "b.txt"))
     assert ev and all(e.document_id.endswith("b.txt") for e in ev)
 
 
@@ -88,8 +94,8 @@ def test_deleted_file_is_retracted(tmp_path: Path, falkor_store, spacy_extractor
     r = _ingest(d, falkor_store, spacy_extractor, ledger)
     assert r.deleted == 1
     assert _facts(falkor_store) == {("Ada Lovelace", "bornIn", "London")}
-    assert falkor_store.document_ids() == {f"{d.name}/b.txt"}
-    assert ledger.get(f"{d.name}/a.txt") is None
+    assert falkor_store.document_ids() == {_doc_id(d, "b.txt")}
+    assert ledger.get(_doc_id(d, "a.txt")) is None
 
 
 def test_bad_inputs_are_reported_and_the_rest_is_ingested(tmp_path: Path, falkor_store, spacy_extractor) -> None:
@@ -114,7 +120,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_ingested(tmp_path: Path, falkor
     # a second run does not redo the good files; bad ones are still reported
     r2 = _ingest(d, falkor_store, spacy_extractor, ledger)
     assert r2.processed == 0 and {Path(p).name for p, _ in r2.skipped} >= {"binary.txt", "huge.txt"}
-    assert ledger.get(f"{d.name}/huge.txt").status == "skipped"
+    assert ledger.get(_doc_id(d, "huge.txt")).status == "skipped"
     # a narrower run (only good.txt) must not retract what the other files contributed
     before = _facts(falkor_store)
     r3 = _ingest(d, falkor_store, spacy_extractor, ledger, include=["**/good.txt"])
@@ -136,7 +142,7 @@ def test_ledger_is_per_root_and_survives_reopen(tmp_path: Path, falkor_store, sp
     (d / "a.txt").write_text("Ada Lovelace was born in London.", encoding="utf-8")
     _ingest(d, falkor_store, spacy_extractor, Ledger(tmp_path / "l.sqlite"))
     reopened = Ledger(tmp_path / "l.sqlite")
-    e = reopened.get(f"{d.name}/a.txt")
+    e = reopened.get(_doc_id(d, "a.txt"))
     assert e is not None and e.status == "done" and e.n_facts >= 1
     r = _ingest(d, falkor_store, spacy_extractor, reopened)
     assert r.unchanged == 1 and r.processed == 0

@@ -26,7 +26,7 @@ def test_scan_respects_include_exclude_and_ignore_file(tmp_path: Path) -> None:
     (tmp_path / ".kgkitignore").write_text("sub/c.html\n")
     files = scan_folder(tmp_path, exclude=["a.*"])
     assert [f.doc_id.split("/", 1)[1] for f in files] == ["sub/b.md"]
-    assert all(f.doc_id.startswith(tmp_path.name + "/") for f in files)
+    assert all(f.doc_id.startswith(tmp_path.name + "@") for f in files)
 
 
 def test_scan_rejects_a_file_as_root(tmp_path: Path) -> None:
@@ -90,14 +90,16 @@ def test_unreadable_file_is_a_read_error(tmp_path: Path, monkeypatch: pytest.Mon
     f.chmod(0)
     src = _src(f, tmp_path)
     # root ignores file modes, so also force the failure the OS would raise for an ordinary user
-    real = Path.read_bytes
+    import os
 
-    def deny(self: Path) -> bytes:
-        if self == f:
+    real = os.open
+
+    def deny(path, *args, **kwargs):
+        if Path(path) == f:
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(DocumentReadError, match="permission denied"):
         read_document(src)
     f.chmod(0o644)
