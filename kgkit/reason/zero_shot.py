@@ -99,13 +99,13 @@ def _match(a: str, b: str) -> float:
         return 1.0
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) >= 3 and long_.startswith(short) and len(long_) - len(short) <= 3:
-        return 1.0
+        return 0.9  # an inflection counts a little less than the word itself (discoverer vs discovered)
     n = 0
     for x, y in zip(a, b):
         if x != y:
             break
         n += 1
-    return 1.0 if n >= 4 and n >= max(len(a), len(b)) - 3 else 0.0
+    return 0.9 if n >= 4 and n >= max(len(a), len(b)) - 3 else 0.0
 
 
 def _type_nouns(ontology: "Ontology | None") -> dict[str, str]:
@@ -182,7 +182,7 @@ class RelationLexicon:
         out = []
         for w in words:
             best = max((_match(w, s) for s in strong), default=0.0)
-            if best < 1.0:
+            if best < 0.8:
                 for syn in _SYNONYMS.get(w, ()):
                     best = max(best, 0.8 * max((_match(syn, s) for s in strong), default=0.0))
             if best < weak_weight and weak:
@@ -239,6 +239,15 @@ class ZeroShotPathScorer:
         """The question words that name some relation (graph's or ontology's)."""
         return {w for r in lex.strong for w, m in zip(words, lex.word_matches(r, words, 0.0)) if m >= 0.8}
 
+    @staticmethod
+    def name_coverage(relation: str, words: Sequence[str]) -> float:
+        """Share of the relation name's own words the question matches ("recorded in" covers
+        ``recordedIn`` fully and ``recordLabel`` by half)."""
+        own = relation_words(relation)
+        if not own:
+            return 0.0
+        return sum(1 for o in own if any(_match(w, o) > 0 for w in words)) / len(own)
+
     def score(self, masked_question: str, paths: Sequence[str]) -> np.ndarray:
         """Word-only scores of path names (the :class:`PathScorer` protocol; no graph, no types)."""
         lex = RelationLexicon.build(sorted({p.replace("^-1", "") for path in paths for p in path.split("/")}),
@@ -260,6 +269,10 @@ class ZeroShotPathScorer:
         type_noun = _type_noun(masked_question, self.ontology)
         words = [w for w in content_words(masked_question) if w != type_noun]
         relational = self.relational_words(lex, words)
+        if type_noun is not None and not relational:
+            # "what is the country of X": the type noun is the only relation word there is
+            words = content_words(masked_question)
+            relational = self.relational_words(lex, words)
         topic_types = {graph.node_type(t) for t in topics} - {""}
         out = np.full(len(candidates), -math.inf, dtype=np.float64)
         for i, cand in enumerate(candidates):
@@ -277,6 +290,10 @@ class ZeroShotPathScorer:
             if agree is not None and agree == 0.0:
                 continue
             s = word - self.hop_penalty * (len(rels) - 1)
+            # Small tie-breakers: the relation's own name covered by the question; reading a
+            # relation forwards ("the followed by of X") over backwards.
+            s += 0.1 * sum(self.name_coverage(r, words) for r in rels) / len(rels)
+            s -= 0.05 * sum(d % 2 for d in cand.path)
             if agree is not None:
                 s += self.type_weight * agree - 2 * self.type_weight * (1 - agree)
             if domain_ok is False:
