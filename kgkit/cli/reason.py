@@ -42,6 +42,8 @@ def ask_cmd(
     """Answer a question from the graph: answer, ranked paths, and cited facts with their sources.
 
     Only facts fusion accepted are searched and cited (``--audit`` searches everything)."""
+    from rich.markup import escape
+
     from kgkit.cli.common import open_graph
     from kgkit.reason.ask import ask_store
 
@@ -70,7 +72,8 @@ def ask_cmd(
     if data["llm"] and data["llm"]["invalid_citations"]:
         console.print(f"[red]LLM cited facts not in the subgraph (dropped):[/] {', '.join(data['llm']['invalid_citations'])}")
     for c in data["cited"]:
-        console.print(f"  fact [{c['id']}] {c['subject']} -- {c['predicate']} --> {c['object']}")
+        # escaped: rich would read "[f:…]" as markup and drop the fact id
+        console.print(escape(f"  fact [{c['id']}] {c['subject']} -- {c['predicate']} --> {c['object']}"))
         for s in c["sources"][:3]:
             console.print(f"      source: {s['document']}: {s['text'][:100]!r}")
 
