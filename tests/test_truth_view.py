@@ -151,3 +151,14 @@ def test_unknown_view_is_refused(fused):
 
     with pytest.raises(ConfigError, match="accepted, all"):
         fused.view("everything")
+
+
+def test_merged_entities_are_seen_as_their_canonical_entity(fused):
+    view = fused.view()
+    merged = {old: e.id for e in fused.store.iter_entities() for old in (e.properties.get("merged_ids") or ()) if old != e.id}
+    assert merged, "fusion merged some of the sample's entities (e.g. Einstein into Albert Einstein)"
+    for old, canonical in merged.items():
+        assert view.canonical_id(old) == canonical
+        assert old not in view.entities
+    ids = {x for f in view.facts for x in (f.subject_id, f.object_id)}
+    assert not (ids & set(merged)), "no fact of the view points at a merged-away entity"
