@@ -180,7 +180,10 @@ class KnowledgeGraph:
         return self.store.query(cypher, params, write=write)
 
     def query_df(self, cypher: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run a read-only query and return a :class:`pandas.DataFrame`."""
+        """Run a read-only query and return a :class:`pandas.DataFrame`.
+
+        Raw Cypher sees the raw graph, rejected facts included; :meth:`facts_df` reads the view.
+        """
         import pandas as pd
 
         return pd.DataFrame(self.query(cypher, params))
@@ -188,14 +191,32 @@ class KnowledgeGraph:
     def stats(self) -> GraphStats:
         return self.store.stats()
 
-    def to_networkx(self) -> Any:
-        """The graph as a :class:`networkx.MultiDiGraph` (nodes: entity ids; edge keys: fact ids)."""
+    def view(self, include: str = "accepted") -> Any:
+        """The :class:`kgkit.view.GraphView` every reader sees: facts fusion accepted, with their fused
+        confidence (``include="all"``: everything, for auditing)."""
+        from kgkit.view import read_view
+
+        return read_view(self.store, include=include)
+
+    def facts_df(self, include: str = "accepted") -> Any:
+        """The facts of the view as a :class:`pandas.DataFrame` (one row per fact, with names,
+        fused confidence and fusion status)."""
+        import pandas as pd
+
+        view = self.view(include)
+        cols = ["fact_id", "subject_id", "subject", "predicate", "object_id", "object", "confidence", "status"]
+        rows = [(f.id, f.subject_id, view.name(f.subject_id), f.predicate, f.object_id, view.name(f.object_id),
+                 f.confidence, view.status(f)) for f in view.facts]
+        return pd.DataFrame(rows, columns=cols)
+
+    def to_networkx(self, include: str = "accepted") -> Any:
+        """The view as a :class:`networkx.MultiDiGraph` (nodes: entity ids; edge keys: fact ids)."""
         from kgkit.export import to_networkx
 
-        return to_networkx(self.store)
+        return to_networkx(self.store, include=include)
 
-    def export(self, path: str | Path, fmt: str = "ttl") -> int:
-        """Write the graph to ``path`` as ttl, nt, jsonld or csv; returns the number of facts written."""
+    def export(self, path: str | Path, fmt: str = "ttl", *, include: str = "accepted") -> int:
+        """Write the view to ``path`` as ttl, nt, jsonld or csv; returns the number of facts written."""
         from kgkit.export import export_graph
 
-        return export_graph(self.store, path, fmt)
+        return export_graph(self.store, path, fmt, include=include)

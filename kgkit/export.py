@@ -1,4 +1,9 @@
-"""Export a store's graph: RDF (Turtle, N-Triples, JSON-LD via rdflib), CSV, or networkx."""
+"""Export a store's graph: RDF (Turtle, N-Triples, JSON-LD via rdflib), CSV, or networkx.
+
+Every export reads the view of the graph (:func:`kgkit.view.read_view`): by default the facts fusion
+accepted, with their fused confidence; ``include="all"`` (``kgkit export --audit``) writes everything,
+with each fact's fusion status.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from kgkit.errors import ConfigError
 from kgkit.store.base import GraphStore
+from kgkit.view import GraphView, read_view
 
 __all__ = ["EXPORT_FORMATS", "export_graph", "to_networkx", "to_rdf"]
 
@@ -15,20 +21,27 @@ EXPORT_FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "csv": "csv"
 BASE = "https://kgkit.dev/"
 
 
-def to_networkx(store: GraphStore) -> Any:
+def to_networkx(store: GraphStore, *, include: str = "accepted") -> Any:
+    """The view as a :class:`networkx.MultiDiGraph` (nodes: entity ids; edge keys: fact ids).
+
+    Edge ``confidence`` is the fused confidence; ``status`` is accepted, chosen or rejected.
+    """
     import networkx as nx
 
+    view = read_view(store, include=include)
     g = nx.MultiDiGraph()
-    for e in store.iter_entities():
+    for e in view.entities.values():
         g.add_node(e.id, name=e.name, type=e.type, aliases=list(e.aliases), **dict(e.properties))
-    for f in store.iter_facts():
+    for f in view.facts:
+        props = {k: v for k, v in f.properties.items() if k != "fusion_status"}
         g.add_edge(f.subject_id, f.object_id, key=f.id, predicate=f.predicate, rel_type=f.rel_type,
-                   confidence=f.confidence, **dict(f.properties))
+                   confidence=f.confidence, status=view.status(f), **props)
     return g
 
 
-def to_rdf(store: GraphStore) -> Any:
-    """An :class:`rdflib.Graph`: entities typed and labelled, facts as triples, aliases as skos:altLabel."""
+def to_rdf(store: GraphStore, *, include: str = "accepted", view: GraphView | None = None) -> Any:
+    """An :class:`rdflib.Graph` of the view: entities typed and labelled, facts as triples, aliases as
+    skos:altLabel."""
     from urllib.parse import quote
 
     from rdflib import RDF, RDFS, SKOS, Graph, Literal, Namespace, URIRef
@@ -43,36 +56,41 @@ def to_rdf(store: GraphStore) -> Any:
     def node(eid: str) -> URIRef:
         return URIRef(ent + quote(eid, safe=""))
 
-    for e in store.iter_entities():
+    if view is None:
+        view = read_view(store, include=include)
+    for e in view.entities.values():
         n = node(e.id)
         g.add((n, RDF.type, typ[e.type]))
         g.add((n, RDFS.label, Literal(e.name)))
         for a in e.aliases:
             if a != e.name:
                 g.add((n, SKOS.altLabel, Literal(a)))
-    for f in store.iter_facts():
+    for f in view.facts:
         g.add((node(f.subject_id), rel[f.predicate], node(f.object_id)))
     return g
 
 
-def export_graph(store: GraphStore, path: str | Path, fmt: str = "ttl") -> int:
-    """Write the graph to ``path``; returns the number of facts written."""
+def export_graph(store: GraphStore, path: str | Path, fmt: str = "ttl", *, include: str = "accepted") -> int:
+    """Write the view of the graph to ``path``; returns the number of facts written.
+
+    CSV rows carry the fused confidence and the fusion status (accepted, chosen, rejected).
+    """
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    view = read_view(store, include=include)
     if fmt == "csv":
-        ents = {e.id: e for e in store.iter_entities()}
-        facts = list(store.iter_facts())
+        ents = view.entities
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["fact_id", "subject", "subject_type", "predicate", "object", "object_type", "confidence"])
-            for f in facts:
+            w.writerow(["fact_id", "subject", "subject_type", "predicate", "object", "object_type", "confidence", "status"])
+            for f in view.facts:
                 s, o = ents.get(f.subject_id), ents.get(f.object_id)
                 w.writerow([f.id, s.name if s else f.subject_id, s.type if s else "", f.predicate,
-                            o.name if o else f.object_id, o.type if o else "", f"{f.confidence:.3f}"])
-        return len(facts)
-    g = to_rdf(store)
+                            o.name if o else f.object_id, o.type if o else "", f"{f.confidence:.3f}", view.status(f)])
+        return len(view.facts)
+    g = to_rdf(store, view=view)
     g.serialize(destination=str(path), format=EXPORT_FORMATS[fmt], encoding="utf-8")
     from rdflib import Namespace
 

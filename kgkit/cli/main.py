@@ -140,10 +140,11 @@ def export(
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
+    audit: bool = typer.Option(False, "--audit", help="Include the facts fusion rejected (default: accepted facts only)."),
 ) -> None:
-    """Export the graph as RDF (Turtle, N-Triples, JSON-LD) or CSV."""
+    """Export the graph as RDF (Turtle, N-Triples, JSON-LD) or CSV: the facts fusion accepted."""
     with open_graph(pipeline, store, workdir) as kg:
-        n = kg.export(output, fmt)
+        n = kg.export(output, fmt, include="all" if audit else "accepted")
     console.print(f"wrote {n} facts to {output} ({fmt})")
 
 

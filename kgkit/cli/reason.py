@@ -37,15 +37,21 @@ def ask_cmd(
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint (default $KGKIT_LLM_BASE_URL)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (default $KGKIT_LLM_MODEL)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    audit: bool = typer.Option(False, "--audit", help="Search the whole graph, facts fusion rejected included."),
 ) -> None:
-    """Answer a question from the graph: answer, ranked paths, and cited facts with their sources."""
+    """Answer a question from the graph: answer, ranked paths, and cited facts with their sources.
+
+    Only facts fusion accepted are searched and cited (``--audit`` searches everything)."""
+    from rich.markup import escape
+
     from kgkit.cli.common import open_graph
     from kgkit.reason.ask import ask_store
 
     with open_graph(pipeline, store, workdir) as kg:
         try:
             result = ask_store(kg.store, question, scorer=scorer, device=device, client=_client(llm, llm_base_url, llm_model),
-                               max_hops=max_hops, k_paths=k_paths)
+                               ontology=kg.ontology,
+                               max_hops=max_hops, k_paths=k_paths, include="all" if audit else "accepted")
         except KgkitError as err:
             fail(str(err))
     data = result.as_dict()
@@ -66,7 +72,8 @@ def ask_cmd(
     if data["llm"] and data["llm"]["invalid_citations"]:
         console.print(f"[red]LLM cited facts not in the subgraph (dropped):[/] {', '.join(data['llm']['invalid_citations'])}")
     for c in data["cited"]:
-        console.print(f"  fact [{c['id']}] {c['subject']} -- {c['predicate']} --> {c['object']}")
+        # escaped: rich would read "[f:…]" as markup and drop the fact id
+        console.print(escape(f"  fact [{c['id']}] {c['subject']} -- {c['predicate']} --> {c['object']}"))
         for s in c["sources"][:3]:
             console.print(f"      source: {s['document']}: {s['text'][:100]!r}")
 

@@ -57,13 +57,18 @@ class GraphTriples:
         return len(self.fact_ids)
 
 
-def graph_triples(store: "GraphStore", *, min_confidence: float = 0.0) -> GraphTriples:
-    """Read every fact (and entity name) of ``store``; facts below ``min_confidence`` are left out."""
-    names = {e.id: e.name for e in store.iter_entities()}
-    rows: dict[str, tuple[str, str, str]] = {}
-    for f in store.iter_facts():
-        if f.confidence >= min_confidence:
-            rows[f.id] = (f.subject_id, f.predicate, f.object_id)
+def graph_triples(store: "GraphStore", *, min_confidence: float = 0.0, include: str = "accepted") -> GraphTriples:
+    """Read the facts (and entity names) of the view of ``store`` (:func:`kgkit.view.read_view`).
+
+    By default that is what fusion accepted: a fact fusion rejected is never a training triple.
+    Facts whose (fused) confidence is below ``min_confidence`` are left out; ``include="all"``
+    trains on everything, rejected facts included.
+    """
+    from kgkit.view import read_view
+
+    view = read_view(store, include=include, min_confidence=min_confidence)
+    names = {e.id: e.name for e in view.entities.values()}
+    rows: dict[str, tuple[str, str, str]] = {f.id: (f.subject_id, f.predicate, f.object_id) for f in view.facts}
     fact_ids = sorted(rows)
     labeled = np.asarray([rows[i] for i in fact_ids], dtype=str).reshape(-1, 3)
     return GraphTriples(labeled, fact_ids, names)
@@ -118,17 +123,18 @@ def triples_factory_from_labeled(
 
 def graph_dataset(
     store: "GraphStore", *, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0,
-    min_confidence: float = 0.0, create_inverse_triples: bool = False,
+    min_confidence: float = 0.0, create_inverse_triples: bool = False, include: str = "accepted",
 ) -> tuple[KGEDataset, dict[str, str]]:
     """Turn a store's graph into a train/validation/test :class:`KGEDataset` plus entity display names.
 
     Entity ids cover every entity with a fact (sorted), relation ids every predicate (sorted), so
-    validation and test never lose a triple for an unknown id.
+    validation and test never lose a triple for an unknown id. The facts are those of the view
+    (``include``, see :func:`graph_triples`).
 
     Raises:
         ConfigError: the graph has no facts to train on.
     """
-    gt = graph_triples(store, min_confidence=min_confidence)
+    gt = graph_triples(store, min_confidence=min_confidence, include=include)
     if len(gt) == 0:
         raise ConfigError("the graph has no facts to embed; run `kgkit ingest DIR` first (or lower min_confidence)")
     lab = gt.labeled

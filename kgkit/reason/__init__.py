@@ -1,7 +1,8 @@
 """kgkit.reason: answer questions over the graph by searching relation paths.
 
 Pipeline for one question: entity linking (:mod:`~kgkit.reason.linking`) -> relation paths from the
-topic entities, proposed and scored (:mod:`~kgkit.reason.paths`, :mod:`~kgkit.reason.scoring`) ->
+topic entities, proposed and scored (:mod:`~kgkit.reason.paths`, :mod:`~kgkit.reason.scoring`; with no
+training, :mod:`~kgkit.reason.zero_shot` uses the ontology's relation words and the answer type) ->
 answers ranked with their supporting paths and a subgraph under a size budget
 (:mod:`~kgkit.reason.reasoner`, :mod:`~kgkit.reason.subgraph`) -> optionally an LLM answer that cites
 fact ids, checked against the subgraph (:mod:`~kgkit.reason.llm_answer`).
@@ -21,6 +22,7 @@ from kgkit.reason.linking import EntityLinker, LinkedEntity
 from kgkit.reason.reasoner import Answer, RankedAnswer, Reasoner, ScoredPath
 from kgkit.reason.scoring import EmbeddingPathScorer, LearnedPathScorer, LexicalPathScorer, make_scorer
 from kgkit.reason.subgraph import Subgraph, SubgraphFact
+from kgkit.reason.zero_shot import ZeroShotPathScorer
 
 __all__ = [
     "GraphIndex",
@@ -36,6 +38,7 @@ __all__ = [
     "EmbeddingPathScorer",
     "LearnedPathScorer",
     "make_scorer",
+    "ZeroShotPathScorer",
     "Subgraph",
     "SubgraphFact",
 ]

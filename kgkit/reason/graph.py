@@ -26,6 +26,7 @@ from kgkit.types import fact_id, normalize_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.store.base import GraphStore
+    from kgkit.view import GraphView
 
 __all__ = ["GraphIndex", "load_kb", "index_from_store", "KBFormatError"]
 
@@ -48,6 +49,8 @@ class GraphIndex:
             ``adj_edge``.
         fact_ids: store fact ids, or ``None`` to derive them from names (KB files).
         aliases: extra surface names per node id, for entity linking.
+        node_types: ontology entity type of each node (``""`` when unknown), for answer typing.
+        confidences: the (fused) confidence of each fact, or ``None``; breaks ties between answers.
     """
 
     names: list[str]
@@ -62,6 +65,8 @@ class GraphIndex:
     adj_edge: np.ndarray = field(repr=False)
     fact_ids: list[str] | None = field(default=None, repr=False)
     aliases: dict[int, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    node_types: list[str] | None = field(default=None, repr=False)
+    confidences: np.ndarray | None = field(default=None, repr=False)
     _key_to_id: dict[str, int] = field(default_factory=dict, repr=False)
     _rel_to_id: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -74,6 +79,8 @@ class GraphIndex:
         names: dict[str, str] | None = None,
         fact_ids: Sequence[str] | None = None,
         aliases: dict[str, Sequence[str]] | None = None,
+        types: dict[str, str] | None = None,
+        confidences: Sequence[float] | None = None,
     ) -> "GraphIndex":
         """Build an index from ``(subject_key, relation, object_key)`` triples.
 
@@ -82,6 +89,8 @@ class GraphIndex:
             names: display name per key (defaults to the key).
             fact_ids: one id per triple, in order (defaults to ids derived from the keys).
             aliases: extra surface names per key.
+            types: ontology entity type per key (unknown types stay ``""``).
+            confidences: one confidence per triple, in order.
         """
         key_to_id: dict[str, int] = {}
         rel_to_id: dict[str, int] = {}
@@ -100,6 +109,8 @@ class GraphIndex:
         indptr, nbr, drel, edge = _build_csr(len(keys), heads, rels, tails)
         if fact_ids is not None and len(fact_ids) != len(h):
             raise ConfigError(f"got {len(fact_ids)} fact ids for {len(h)} triples; pass one id per triple")
+        if confidences is not None and len(confidences) != len(h):
+            raise ConfigError(f"got {len(confidences)} confidences for {len(h)} triples; pass one per triple")
         alias_map: dict[int, tuple[str, ...]] = {}
         for k, al in (aliases or {}).items():
             if k in key_to_id and al:
@@ -108,6 +119,8 @@ class GraphIndex:
             names=disp, node_keys=keys, relations=list(rel_to_id), heads=heads, rels=rels, tails=tails,
             indptr=indptr, adj_nbr=nbr, adj_drel=drel, adj_edge=edge,
             fact_ids=list(fact_ids) if fact_ids is not None else None, aliases=alias_map,
+            node_types=[types.get(k, "") for k in keys] if types else None,
+            confidences=np.asarray(confidences, dtype=np.float32) if confidences is not None else None,
             _key_to_id=key_to_id, _rel_to_id=rel_to_id,
         )
 
@@ -148,6 +161,10 @@ class GraphIndex:
         words = self.relations[drel // 2].replace("_", " ").replace(":", " ")
         words = "".join(" " + c.lower() if c.isupper() else c for c in words).strip()
         return f"{words} (reverse)" if drel % 2 else words
+
+    def node_type(self, node: int) -> str:
+        """The ontology type of a node, ``""`` when the index has none."""
+        return self.node_types[node] if self.node_types is not None else ""
 
     def degree(self, node: int) -> int:
         return int(self.indptr[node + 1] - self.indptr[node])
@@ -247,17 +264,29 @@ def load_kb(path: str | Path, *, separator: str | None = None) -> GraphIndex:
     return GraphIndex.from_triples(triples)
 
 
-def index_from_store(store: "GraphStore") -> GraphIndex:
-    """Build an index from every fact and entity of ``store`` (keys are store ids, names displayed)."""
+def index_from_store(store: "GraphStore", *, include: str = "accepted", view: "GraphView | None" = None) -> GraphIndex:
+    """Build an index from the view of ``store`` (keys are store ids, names displayed).
+
+    The index holds what :func:`kgkit.view.read_view` shows: by default the facts fusion accepted,
+    so an answer or a cited fact is never one fusion rejected; ``include="all"`` shows everything.
+
+    Args:
+        store: an open store.
+        include: ``"accepted"`` (default) or ``"all"``.
+        view: a view already read (then ``store`` and ``include`` are not used).
+    """
+    from kgkit.view import read_view
+
+    if view is None:
+        view = read_view(store, include=include)
     names: dict[str, str] = {}
     aliases: dict[str, Sequence[str]] = {}
-    for e in store.iter_entities():
+    types: dict[str, str] = {}
+    for e in view.entities.values():
         names[e.id] = e.name
+        types[e.id] = e.type
         if e.aliases:
             aliases[e.id] = e.aliases
-    triples: list[tuple[str, str, str]] = []
-    ids: list[str] = []
-    for f in store.iter_facts():
-        triples.append((f.subject_id, f.predicate, f.object_id))
-        ids.append(f.id)
-    return GraphIndex.from_triples(triples, names=names, fact_ids=ids, aliases=aliases)
+    triples = [(f.subject_id, f.predicate, f.object_id) for f in view.facts]
+    return GraphIndex.from_triples(triples, names=names, fact_ids=[f.id for f in view.facts], aliases=aliases,
+                                   types=types, confidences=[f.confidence for f in view.facts])

@@ -5,6 +5,12 @@ name (:func:`kgkit.types.normalize_name`), and a fuzzy match (rapidfuzz) above a
 marked in brackets (MetaQA: ``what does [Tom Cullen] act in``) are used as given; otherwise every word
 n-gram of the question is looked up and the longest non-overlapping matches win.
 
+In a cased question ("Who founded the Green Belt Movement?") only noun phrases are mentions: a span
+must begin and end with a capitalised word or a number, so a verb ("founded") never links to an
+entity, not even fuzzily; and a span the question's capitalised phrase continues to the right of
+("Paris" in "Paris Hilton") is not taken for that phrase. All-lowercase questions (MetaQA) keep
+plain n-gram matching.
+
 >>> from kgkit.reason.graph import GraphIndex
 >>> g = GraphIndex.from_triples([("Heat", "directed_by", "Michael Mann")])
 >>> linker = EntityLinker(g); linker.warm_up()
@@ -28,8 +34,9 @@ _TOKEN = re.compile(r"[\w'’.&:-]+|[^\w\s]", re.UNICODE)
 _STOP = frozenset(
     "a an the of in on at to for by with from and or is are was were be been what which who whom whose "
     "when where why how did does do that this these those it its his her their movie movies film films "
-    "about also share same as".split()
+    "about also share same as name".split()
 )
+_CONNECTORS = frozenset("of and & de la le von van der du del the for on upon".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +57,7 @@ class EntityLinker:
 
     Args:
         graph: the index whose node names (and aliases) are matched.
-        fuzzy_threshold: smallest rapidfuzz ``WRatio`` (0-100) accepted for a fuzzy match.
+        fuzzy_threshold: smallest rapidfuzz ``ratio`` (0-100) accepted for a fuzzy match.
         max_ngram: longest word n-gram tried when the question has no brackets.
         fuzzy_unbracketed: also try fuzzy matching of n-grams when nothing matched exactly (slower).
     """
@@ -139,14 +146,17 @@ class EntityLinker:
         key = normalize_name(mention)
         if not key:
             return []
-        hit = process.extractOne(key, self._norm_keys, scorer=fuzz.WRatio, score_cutoff=self.fuzzy_threshold)
+        # Plain edit-distance ratio: WRatio scores a name contained in a longer one ("Copenhagen" in
+        # "University of Copenhagen") at 90, which links a city to its university.
+        hit = process.extractOne(key, self._norm_keys, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
         if hit is None:
             return []
         name, score, _ = hit
         return [self._make(n, mention, "fuzzy", score / 100.0, start, end) for n in self._norm[name]]
 
     def _link_ngrams(self, question: str) -> list[LinkedEntity]:
-        tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(question)]
+        tokens = _tokens(question)
+        cased = _is_cased(question)
         taken = [False] * len(tokens)
         found: list[LinkedEntity] = []
         for n in range(min(self.max_ngram, len(tokens)), 0, -1):
@@ -156,6 +166,8 @@ class EntityLinker:
                 s, e = tokens[i][1], tokens[i + n - 1][2]
                 span = question[s:e]
                 if n == 1 and (tokens[i][0].casefold() in _STOP or len(span) < 2):
+                    continue
+                if cased and not _noun_phrase(tokens, i, n):
                     continue
                 hits = self.link_mention(span, start=s, end=e, fuzzy=False)
                 if hits:
@@ -168,12 +180,49 @@ class EntityLinker:
 
     def _fuzzy_ngrams(self, question: str, tokens: list[tuple[str, int, int]]) -> list[LinkedEntity]:
         best: list[LinkedEntity] = []
+        cased = _is_cased(question)
         for n in range(min(4, len(tokens)), 0, -1):
             for i in range(0, len(tokens) - n + 1):
                 if n == 1 and tokens[i][0].casefold() in _STOP:
+                    continue
+                if cased and not _noun_phrase(tokens, i, n):
                     continue
                 s, e = tokens[i][1], tokens[i + n - 1][2]
                 hits = self._fuzzy(question[s:e], s, e)
                 if hits and (not best or hits[0].score > best[0].score):
                     best = hits
         return best
+
+
+def _tokens(question: str) -> list[tuple[str, int, int]]:
+    """Word tokens with offsets; a possessive ``'s`` is cut off ("Einstein's" -> "Einstein")."""
+    out = []
+    for m in _TOKEN.finditer(question):
+        text, start, end = m.group(0), m.start(), m.end()
+        if len(text) > 2 and text[-2:] in ("'s", "’s"):
+            text, end = text[:-2], end - 2
+        out.append((text, start, end))
+    return out
+
+
+def _is_cased(question: str) -> bool:
+    """Whether the question uses capitals beyond its first letter (then capitals mark names)."""
+    body = question.strip()[1:]
+    return any(c.isupper() for c in body)
+
+
+def _capitalised(token: str) -> bool:
+    return token[:1].isupper() or token[:1].isdigit()
+
+
+def _noun_phrase(tokens: list[tuple[str, int, int]], i: int, n: int) -> bool:
+    """Whether tokens ``i..i+n`` can name an entity in a cased question: capitalised (or numeric) at
+    both ends, only connectors ("of", "and") lower-cased inside, and not the left part of a longer
+    capitalised phrase ("Paris" of "Paris Hilton")."""
+    words = [t[0] for t in tokens[i : i + n]]
+    if not (_capitalised(words[0]) and _capitalised(words[-1])):
+        return False
+    if any(not _capitalised(w) and w.casefold() not in _CONNECTORS and w.isalpha() for w in words[1:-1]):
+        return False
+    nxt = i + n
+    return not (nxt < len(tokens) and tokens[nxt][0][:1].isupper() and tokens[nxt][1] == tokens[nxt - 1][2] + 1)

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from kgkit.reason.graph import GraphIndex
 from kgkit.reason.linking import EntityLinker, LinkedEntity
 from kgkit.reason.paths import CandidatePath, enumerate_relation_paths, follow_path, path_from_names, path_to_names
-from kgkit.reason.scoring import LearnedPathScorer, LexicalPathScorer, PathScorer
+from kgkit.reason.scoring import LearnedPathScorer, PathScorer
 from kgkit.reason.subgraph import Subgraph, build_subgraph, supporting_chains
+from kgkit.reason.zero_shot import ZeroShotPathScorer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgkit.ontology import Ontology
 
 __all__ = ["Reasoner", "Answer", "RankedAnswer", "ScoredPath", "Plausibility"]
 
@@ -72,7 +76,9 @@ class Reasoner:
     Args:
         graph: the in-memory graph.
         scorer: ranks relation paths; a :class:`LearnedPathScorer` proposes paths from its labels,
-            any other scorer ranks every path enumerated up to ``max_hops`` (default: lexical).
+            any other scorer ranks every path enumerated up to ``max_hops`` (default: the zero-shot
+            :class:`~kgkit.reason.zero_shot.ZeroShotPathScorer` over ``ontology``).
+        ontology: relation aliases, descriptions, domain/range and type aliases for the default scorer.
         linker: entity linker (default: one over ``graph``).
         max_hops: longest relation path searched.
         k_paths: relation paths kept per question.
@@ -101,9 +107,10 @@ class Reasoner:
         max_subgraph_facts: int = 60,
         plausibility: Plausibility | None = None,
         plausibility_weight: float = 0.1,
+        ontology: "Ontology | None" = None,
     ) -> None:
         self.graph = graph
-        self.scorer: PathScorer = scorer if scorer is not None else LexicalPathScorer()
+        self.scorer: PathScorer = scorer if scorer is not None else ZeroShotPathScorer(ontology)
         self.linker = linker if linker is not None else EntityLinker(graph)
         self.max_hops = max_hops
         self.k_paths = k_paths
@@ -151,8 +158,17 @@ class Reasoner:
         cands = enumerate_relation_paths(self.graph, topics, max_hops=self.max_hops, max_frontier=self.max_frontier)
         if not cands:
             return []
-        names = [path_to_names(self.graph, c.path) for c in cands]
-        scores = np.asarray(self.scorer.score(masked_question, names), dtype=np.float64)
+        if isinstance(self.scorer, ZeroShotPathScorer):
+            scores = self.scorer.score_candidates(masked_question, self.graph, topics, cands)
+            # -inf: nothing in the question supports the path; none left means no answer.
+            keep = np.isfinite(scores)
+            if not keep.any():
+                return []
+            cands = [c for c, k in zip(cands, keep) if k]
+            scores = scores[keep]
+        else:
+            names = [path_to_names(self.graph, c.path) for c in cands]
+            scores = np.asarray(self.scorer.score(masked_question, names), dtype=np.float64)
         probs = _softmax(scores / 0.1)
         order = np.argsort(-probs, kind="stable")[: self.k_paths]
         return [(cands[i], float(probs[i])) for i in order if probs[i] >= self.min_path_prob]
@@ -182,8 +198,11 @@ class Reasoner:
         support: dict[int, list[str]] = {}
         for cand, prob in candidates:
             name = path_to_names(self.graph, cand.path)
+            conf = self._last_hop_confidence(topics, cand) if len(cand.path) == 1 else {}
             for node in cand.answers[: self.max_answers].tolist():
-                score[node] = score.get(node, 0.0) + prob
+                # A path's answers share its probability; the (fused) confidence of the fact that
+                # reaches each one orders them (the better-supported of two birthplaces first).
+                score[node] = score.get(node, 0.0) + prob * (1.0 + 0.01 * conf.get(node, 0.0))
                 support.setdefault(node, []).append(name)
         if self.plausibility is not None:
             topic_key = self.graph.node_keys[topics[0]]
@@ -192,6 +211,16 @@ class Reasoner:
                 score[node] += self.plausibility_weight * float(bonus)
         order = sorted(score, key=lambda n: (-score[n], self.graph.names[n]))
         return [RankedAnswer(self.graph.names[n], self.graph.node_keys[n], score[n], tuple(support[n])) for n in order]
+
+    def _last_hop_confidence(self, topics: Sequence[int], cand: CandidatePath) -> dict[int, float]:
+        """Best confidence of a fact linking the topics to each answer of a one-hop path."""
+        if self.graph.confidences is None:
+            return {}
+        _, pos = self.graph.expand(topics, cand.path[0])
+        out: dict[int, float] = {}
+        for node, edge in zip(self.graph.adj_nbr[pos].tolist(), self.graph.adj_edge[pos].tolist()):
+            out[node] = max(out.get(node, 0.0), float(self.graph.confidences[edge]))
+        return out
 
     def _subgraph(
         self, topics: Sequence[int], candidates: list[tuple[CandidatePath, float]], answers: list[RankedAnswer]

@@ -18,13 +18,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
 from kgkit.errors import ConfigError, DependencyMissingError
 from kgkit.reason.graph import GraphIndex
 from kgkit.reason.paths import RelationPath, enumerate_relation_paths, path_to_names
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgkit.ontology import Ontology
 
 __all__ = [
     "PathScorer",
@@ -334,16 +337,21 @@ class LearnedPathScorer:
         return cls(vocab, list(meta["labels"]), weights, bias)
 
 
-def make_scorer(spec: str | Path | None, *, device: str | None = "cpu") -> PathScorer | None:
-    """A scorer from a name or a file: ``lexical``, ``embedding``, or a saved learned scorer (``.npz``).
+def make_scorer(spec: str | Path | None, *, device: str | None = "cpu", ontology: "Ontology | None" = None) -> PathScorer | None:
+    """A scorer from a name or a file: ``zero-shot``, ``lexical``, ``embedding``, or a saved learned
+    scorer (``.npz``).
 
-    ``None`` gives ``None`` (the reasoner's default, lexical).
+    ``None`` gives ``None`` (the reasoner's default, zero-shot over its ontology).
 
     Raises:
         ConfigError: the file does not exist or is not a scorer file.
     """
     if spec is None:
         return None
+    if str(spec) == "zero-shot":
+        from kgkit.reason.zero_shot import ZeroShotPathScorer
+
+        return ZeroShotPathScorer(ontology)
     if str(spec) == "lexical":
         return LexicalPathScorer()
     if str(spec) == "embedding":

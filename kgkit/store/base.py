@@ -81,6 +81,7 @@ class GraphStore(Protocol):
     def iter_facts(self) -> Iterator[FactRecord]: ...
     def get_evidence(self, *, target: str | None = None, document_id: str | None = None) -> list[Evidence]: ...
     def document_ids(self) -> set[str]: ...
+    def iter_view_facts(self, *, include_rejected: bool = False) -> Iterator[FactRecord]: ...
 
     def delete_facts(self, fact_ids: Sequence[str]) -> int: ...
     def delete_entities(self, entity_ids: Sequence[str]) -> int: ...
@@ -308,6 +309,15 @@ class CypherGraphStore(abc.ABC):
 
     def document_ids(self) -> set[str]:
         return {r["id"] for r in self._run(Q.DOCUMENT_IDS, write=False)}
+
+    def iter_view_facts(self, *, include_rejected: bool = False) -> Iterator[FactRecord]:
+        """The facts every reader sees (see :mod:`kgkit.view`): ``confidence`` is fusion's
+        ``fused_confidence`` where fusion scored the fact, else the extraction confidence; facts
+        fusion rejected in a conflict (``fusion_status = 'rejected'``) are left out unless
+        ``include_rejected``. ``properties`` keep ``fusion_status`` for the caller."""
+        for r in self._run(Q.VIEW_FACTS, {"all": include_rejected}, write=False):
+            props = {k: v for k, v in (r["props"] or {}).items() if k not in {"id", "predicate", "confidence"}}
+            yield FactRecord(r["id"], r["s"], r["p"], r["rel"], r["o"], float(r["c"] or 0.0), props)
 
 
 def _entity_rows(entities: Iterable[Entity]) -> dict[str, list[dict[str, Any]]]:

@@ -169,3 +169,13 @@ DOCUMENT_IDS = "MATCH (d:Document) RETURN d.id AS id"
 # Indexed properties, per label; each store turns these into its own index/constraint syntax.
 UNIQUE_KEYS = {"Entity": "id", "Document": "id", "Evidence": "id"}
 INDEXED = {"Entity": ("norm", "name"), "Evidence": ("target", "document_id")}
+
+# -- the view of the truth (kgkit.view) -------------------------------------------------------------
+# Every fact with the confidence readers should use (fusion's where it scored the fact) and its
+# fusion status; facts fusion rejected in a conflict are left out unless $all is true.
+VIEW_FACTS = """
+MATCH (s:Entity)-[r]->(o:Entity)
+WHERE $all OR r.fusion_status IS NULL OR r.fusion_status <> 'rejected'
+RETURN r.id AS id, s.id AS s, r.predicate AS p, type(r) AS rel, o.id AS o,
+       coalesce(r.fused_confidence, r.confidence) AS c, properties(r) AS props
+"""

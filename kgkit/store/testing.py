@@ -341,3 +341,23 @@ def _make_test(check: Callable[[GraphStore], None]) -> Callable[[Any, GraphStore
 
 for _name, _check in CHECKS.items():
     setattr(GraphStoreConformance, f"test_{_name}", _make_test(_check))
+
+
+def check_view_facts(store: GraphStore) -> None:
+    """``iter_view_facts``: fused confidence wins, rejected facts only when asked for (kgkit.view)."""
+    kept, lost, plain = make_triple("A", "bornIn", "B"), make_triple("A", "bornIn", "C"), make_triple("D", "bornIn", "B")
+    store.write_triples([kept, lost, plain])
+    store.set_fact_properties([(kept.id, {"fusion_status": "chosen", "fused_confidence": 0.75}),
+                               (lost.id, {"fusion_status": "rejected", "fused_confidence": 0.2})])
+    view = {f.id: f for f in store.iter_view_facts()}
+    assert set(view) == {kept.id, plain.id}, "a rejected fact is not in the view"
+    assert abs(view[kept.id].confidence - 0.75) < 1e-9, "the view's confidence is the fused one"
+    assert abs(view[plain.id].confidence - plain.confidence) < 1e-9, "unscored facts keep their own confidence"
+    assert view[kept.id].properties.get("fusion_status") == "chosen"
+    audit = {f.id: f for f in store.iter_view_facts(include_rejected=True)}
+    assert set(audit) == {kept.id, lost.id, plain.id}
+    assert audit[lost.id].properties.get("fusion_status") == "rejected"
+
+
+CHECKS["view_facts"] = check_view_facts
+setattr(GraphStoreConformance, "test_view_facts", _make_test(check_view_facts))

@@ -73,16 +73,21 @@ def test_hostile_parameter_values_are_data_not_code(workdir: Path) -> None:
 def test_export_formats_round_trip(workdir: Path, tmp_path: Path) -> None:
     from rdflib import Graph
 
-    facts = json.loads(_run("stats", "--json", "--workdir", str(workdir)))["facts"]
-    for fmt, parse in [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")]:
-        out = tmp_path / f"g.{fmt}"
-        _run("export", str(out), "--format", fmt, "--workdir", str(workdir))
-        g = Graph().parse(str(out), format=parse)
-        assert sum(1 for _, p, _ in g if "/relation/" in str(p)) == facts
-    out = tmp_path / "g.csv"
-    _run("export", str(out), "--format", "csv", "--workdir", str(workdir))
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert len(rows) == facts + 1 and all("\n" not in c for r in rows for c in r)
+    total = json.loads(_run("stats", "--json", "--workdir", str(workdir)))["facts"]
+    (row,) = json.loads(_run("query", "MATCH (:Entity)-[r]->(:Entity) WHERE r.fusion_status = 'rejected' RETURN count(r) AS n",
+                             "--format", "json", "--workdir", str(workdir)))
+    # the default export is the view: every fact but those fusion rejected; --audit writes them all
+    for audit, facts in ((False, total - row["n"]), (True, total)):
+        flag = ["--audit"] if audit else []
+        for fmt, parse in [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")]:
+            out = tmp_path / f"g.{fmt}"
+            _run("export", str(out), "--format", fmt, "--workdir", str(workdir), *flag)
+            g = Graph().parse(str(out), format=parse)
+            assert sum(1 for _, p, _ in g if "/relation/" in str(p)) == facts
+        out = tmp_path / "g.csv"
+        _run("export", str(out), "--format", "csv", "--workdir", str(workdir), *flag)
+        rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+        assert len(rows) == facts + 1 and all("\n" not in c for r in rows for c in r)
 
 
 def test_errors_name_the_fix(tmp_path: Path) -> None:
@@ -100,6 +105,10 @@ def test_python_api_mirrors_the_cli(workdir: Path) -> None:
     with KnowledgeGraph(workdir=workdir) as kg:
         df = kg.query_df("MATCH (p:Person) RETURN p.name AS name")
         g = kg.to_networkx()
+        audit = kg.to_networkx(include="all")
+        view = kg.view()
         s = kg.stats()
     assert len(df) == s.entity_types["Person"]
-    assert g.number_of_nodes() == s.entities and g.number_of_edges() == s.facts
+    assert audit.number_of_nodes() == s.entities and audit.number_of_edges() == s.facts
+    # the default is the view: rejected facts (and values only they named) left out
+    assert g.number_of_edges() == s.facts - len(view.rejected) and g.number_of_nodes() == len(view.entities)
