@@ -1,7 +1,7 @@
-"""Fusion evaluations: truth discovery (Book), entity matching (DeepMatcher splits), sample corpus.
+"""Fusion evaluations: entity matching (DeepMatcher splits), sample corpus, and value normalisers.
 
-* :func:`evaluate_book_truth` — accuracy of majority vote, ACCU and TruthFinder on the AbeBooks
-  book-author claims (Yin et al. 2007), one run, one author-list normalisation for all policies.
+* Truth discovery (Book and any other data set of the DATA family) lives in :mod:`kgkit.eval.truth`;
+  the author-list and ISBN normalisation it uses are here (:func:`normalize_authors`, :func:`isbn13`).
 * :func:`evaluate_er` — F1 of kgkit's pair signals (string, token, numeric, embedding similarity)
   combined by a logistic regression trained on the train split, threshold picked on a held-out part
   of train, reported on valid (and test for DBLP-ACM).
@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from kgkit.fuse.datasets import data_root, dataset_path
-from kgkit.fuse.policies import AccuPolicy, Claim, MajorityVote, TruthFinder
 
-__all__ = ["data_root", "normalize_authors", "isbn13", "load_book_claims", "evaluate_book_truth", "evaluate_er",
-           "evaluate_sample"]
+__all__ = ["data_root", "normalize_authors", "isbn13", "evaluate_er", "evaluate_sample"]
 
-# -- truth discovery on the Book data -------------------------------------------------------------
+# -- value normalisation for the Book data ---------------------------------------------------------
 _PAREN = re.compile(r"\([^)]*\)")
 _JUNK = re.compile(r"\b(by|edited|editor|editors|eds?|translated|foreword|introduction|illustrated|et al)\b\.?")
-_EMPTY = {"", "not available", "n/a", "na", "unknown", "various"}
 
 
 def isbn13(isbn: str) -> str:
@@ -86,60 +83,6 @@ def normalize_authors(raw: str) -> str:
             authors.extend(f"{commas[i]}, {commas[i + 1] if i + 1 < len(commas) else ''}" for i in range(0, len(commas), 2))
     names = sorted({sn for a in authors if (sn := re.sub(r"[^\w'\-]", "", _surname(a)))})
     return "|".join(names)
-
-
-def load_book_claims(root: Path) -> tuple[list[Claim], dict[str, str]]:
-    """Claims ``(isbn13, author value, source)`` and the gold value of each of the 100 gold books."""
-    claims_path = dataset_path(root, "fusion/truth/book/conflicting_data/book.txt")
-    gold_path = dataset_path(root, "fusion/truth/book/ground_truth/book.txt")
-    claims = []
-    for line in claims_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        cols = line.split("\t")
-        if len(cols) < 4 or cols[3].strip().lower() in _EMPTY:
-            continue
-        value = normalize_authors(cols[3])
-        if value:
-            claims.append(Claim(isbn13(cols[1]), value, cols[0].strip()))
-    gold = {}
-    for line in gold_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if "\t" in line:
-            isbn, authors = line.split("\t", 1)
-            gold[isbn13(isbn)] = normalize_authors(authors)
-    return claims, gold
-
-
-def _value_similarity(a: str, b: str) -> float:
-    """How much claiming author list ``a`` supports ``b``: the share of a's authors that b lists.
-
-    Asymmetric on purpose (as TruthFinder's implication may be): many stores list only the first
-    author, and such a claim supports the full list, while the full list only partly supports it.
-    """
-    sa, sb = set(a.split("|")), set(b.split("|"))
-    return len(sa & sb) / len(sa) if sa else 0.0
-
-
-def evaluate_book_truth(root: Path | None = None) -> dict[str, Any]:
-    """Accuracy of each policy on the gold books (same claims, same normalisation, one run)."""
-    root = data_root(root)
-    claims, gold = load_book_claims(root)
-    policies = {
-        "majority": MajorityVote(),
-        "accu": AccuPolicy(),
-        "truthfinder": TruthFinder(similarity=_value_similarity),
-    }
-    items = {c.item for c in claims}
-    evaluated = [i for i in gold if i in items]
-    out: dict[str, Any] = {
-        "claims": len(claims), "sources": len({c.source for c in claims}), "books": len(items),
-        "gold_books": len(gold), "gold_books_with_claims": len(evaluated),
-    }
-    for name, pol in policies.items():
-        res = pol.resolve(claims)
-        correct = sum(1 for i in evaluated if res.chosen.get(i) == gold[i])
-        out[f"accuracy_{name}"] = round(correct / len(evaluated), 4) if evaluated else 0.0
-        if res.iterations:
-            out[f"iterations_{name}"] = res.iterations
-    return out
 
 
 # -- entity matching on the DeepMatcher splits -----------------------------------------------------
