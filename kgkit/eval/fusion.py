@@ -89,7 +89,8 @@ def normalize_authors(raw: str) -> str:
 _COL = re.compile(r"COL\s+(\S+)\s+VAL\s?")
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"\w+")
-ER_SPLITS = {"DBLP-ACM": ("train", "valid", "test"), "Abt-Buy": ("train", "valid"), "Amazon-Google": ("train", "valid")}
+ER_SETS = ("DBLP-ACM", "Abt-Buy", "Amazon-Google")
+EVAL_SPLITS = ("valid", "test")
 
 
 def parse_record(text: str) -> dict[str, str]:
@@ -98,13 +99,43 @@ def parse_record(text: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
+def er_folder(root: Path, dataset: str) -> Path:
+    """The folder of an entity-matching set: ``dataset`` itself when it is a folder with ``train.txt``,
+    else ``<root>/fusion/er/<dataset>``."""
+    from kgkit.errors import ConfigError
+
+    for cand in (Path(dataset), root / "fusion" / "er" / dataset):
+        if (cand / "train.txt").is_file():
+            return cand
+    known = sorted(p.name for p in (root / "fusion" / "er").glob("*") if (p / "train.txt").is_file())
+    raise ConfigError(f"no entity-matching set {dataset!r} under {root / 'fusion' / 'er'} (expected a folder with "
+                      f"train.txt and valid.txt and/or test.txt, DeepMatcher/Ditto layout); found: "
+                      f"{', '.join(known) or 'none'}; point --data (or KGKIT_DATA) at the datasets folder")
+
+
+def er_splits(folder: Path) -> list[str]:
+    """``train`` plus every evaluation split file present (``valid``, ``test``)."""
+    from kgkit.errors import ConfigError
+
+    present = [s for s in EVAL_SPLITS if (folder / f"{s}.txt").is_file()]
+    if not present:
+        raise ConfigError(f"{folder} has train.txt but neither valid.txt nor test.txt to evaluate on")
+    return ["train", *present]
+
+
 def load_er_split(root: Path, dataset: str, split: str) -> list[tuple[dict[str, str], dict[str, str], int]]:
-    path = dataset_path(root, f"fusion/er/{dataset}/{split}.txt")
+    """Labelled pairs of one split file: ``COL a VAL x ...<TAB>COL a VAL y ...<TAB>0|1``."""
+    from kgkit.errors import ConfigError
+
+    path = dataset_path(er_folder(root, dataset), f"{split}.txt")
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         cols = line.split("\t")
-        if len(cols) == 3:
-            rows.append((parse_record(cols[0]), parse_record(cols[1]), int(cols[2])))
+        if len(cols) != 3 or cols[2].strip() not in ("0", "1"):
+            if line.strip():
+                raise ConfigError(f"{path}:{n}: expected 'COL .. VAL ..<TAB>COL .. VAL ..<TAB>0|1'")
+            continue
+        rows.append((parse_record(cols[0]), parse_record(cols[1]), int(cols[2])))
     return rows
 
 
@@ -197,17 +228,19 @@ def _prf(pred: Any, y: Any) -> dict[str, float]:
 
 def evaluate_er(root: Path | None, dataset: str, *, use_embeddings: bool = True, device: str | None = "cpu",
                 seed: int = 0) -> dict[str, Any]:
-    """F1 of kgkit's matcher on one DeepMatcher data set (train -> fit; held-out 20% -> threshold)."""
+    """F1 of kgkit's matcher on one DeepMatcher data set (train -> fit; held-out 20% -> threshold).
+
+    Every evaluation split file present is scored (``valid``, ``test``); ``reported_split`` names the one
+    to quote: ``test`` when the set ships it, else ``valid``. ``dataset`` is a name under
+    ``<root>/fusion/er/`` or a folder path.
+    """
     import math
 
     import numpy as np
 
-    from kgkit.errors import ConfigError
-
-    if dataset not in ER_SPLITS:
-        raise ConfigError(f"unknown entity-matching set {dataset!r}; choose one of {', '.join(ER_SPLITS)}")
     root = data_root(root)
-    splits = {s: load_er_split(root, dataset, s) for s in ER_SPLITS[dataset]}
+    names = er_splits(er_folder(root, dataset))
+    splits = {s: load_er_split(root, dataset, s) for s in names}
     attrs = list(splits["train"][0][0].keys())
     # IDF from the train records only.
     docs = {_record_text(r, 10_000) for a, b, _ in splits["train"] for r in (a, b)}
@@ -235,8 +268,9 @@ def evaluate_er(root: Path | None, dataset: str, *, use_embeddings: bool = True,
     p_hold = _predict(model, X[hold_idx])
     best_t = max(np.linspace(0.05, 0.95, 91), key=lambda t: _prf((p_hold >= t).astype(int), y[hold_idx])["f1"])
     out: dict[str, Any] = {"attributes": attrs, "embeddings": use_embeddings, "threshold": round(float(best_t), 3),
-                           "pairs": {s: len(r) for s, r in splits.items()}}
-    for s in ER_SPLITS[dataset][1:]:
+                           "pairs": {s: len(r) for s, r in splits.items()}, "splits": names[1:],
+                           "reported_split": "test" if "test" in names else "valid"}
+    for s in names[1:]:
         Xs, ys = feats[s]
         out[s] = _prf((_predict(model, Xs) >= best_t).astype(int), ys)
     return out
