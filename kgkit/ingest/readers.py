@@ -191,7 +191,7 @@ def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Doc
         raise DocumentReadError(path, f"no reader for '{src.path.suffix}' files; supported: {', '.join(sorted(READERS))}")
     if src.size > max_bytes:
         raise DocumentReadError(
-            path, f"file is {src.size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; raise it with --max-bytes"
+            path, f"file is {src.size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; raise ingest.max_bytes in the pipeline YAML (--pipeline)"
         )
     try:
         data = src.path.read_bytes()

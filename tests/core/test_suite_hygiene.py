@@ -1,0 +1,39 @@
+"""The suite itself: no test reads a hard-coded datasets path, and data tests skip with a reason."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+# An absolute path into a datasets folder, e.g. "/work/shared/datasets/..." or "/home/me/datasets".
+_ABSOLUTE_DATA = re.compile(r"""["'](/|[A-Za-z]:\\)[^"'\n]*(shared|datasets)[^"'\n]*["']""")
+
+
+def test_no_test_hard_codes_an_absolute_datasets_path():
+    offenders = []
+    for path in TESTS.rglob("*.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _ABSOLUTE_DATA.search(line) and path.name != Path(__file__).name:
+                offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+    assert not offenders, "use the datasets_dir / fixture_data fixtures instead:\n" + "\n".join(offenders)
+
+
+def test_the_pattern_catches_a_hard_coded_path():
+    assert _ABSOLUTE_DATA.search('open("/work/shared/datasets/kge/wn18rr/train.txt")')
+    assert not _ABSOLUTE_DATA.search('fixture_data / "fusion" / "er"')
+
+
+def test_data_tests_skip_with_a_reason_naming_kgkit_data(tmp_path):
+    env = {**os.environ, "KGKIT_DATA": str(tmp_path / "no-datasets-here"), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         "tests/embed/test_datasets.py::test_load_wn18rr_with_checksums"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 skipped" in proc.stdout and "set KGKIT_DATA" in proc.stdout
