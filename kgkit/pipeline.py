@@ -137,7 +137,9 @@ def ingest_folder(
         # Unchanged size and mtime of a document that is done and still in the store: no work at all.
         # Skipped (unreadable) files are cheap to look at again, and may have become readable.
         fresh = e is not None and e.extractor_key == key and e.status == "done"
-        if fresh and e.size == f.size and e.mtime_ns == f.mtime_ns and (f.doc_id in stored_docs or e.n_chunks == 0):
+        if fresh and e is not None and e.size == f.size and e.mtime_ns == f.mtime_ns and (
+            f.doc_id in stored_docs or e.n_chunks == 0
+        ):
             report.unchanged += 1
             continue
         todo.append(f)

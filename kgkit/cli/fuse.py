@@ -123,7 +123,8 @@ def eval_truth(
 ) -> None:
     """Truth discovery: accuracy of every conflict policy (majority vote included) and of kgkit's default."""
     from kgkit.errors import KgkitError
-    from kgkit.eval.truth import evaluate_truth, find_truth_dataset, leave_out as run_leave_out
+    from kgkit.eval.truth import evaluate_truth, find_truth_dataset
+    from kgkit.eval.truth import leave_out as run_leave_out
 
     try:
         folder = find_truth_dataset(_data_root(data))

@@ -397,10 +397,11 @@ def evaluate_sample(corpus: Path = Path("data/sample"), workdir: Path = Path(".k
         out["entities_mapped_to_gold"] = len(gold_of)
         out["merge_baseline_exact_name"] = _pair_metrics(gold_of, {i: match_key(before[i].name) for i in gold_of})
         blog_docs = {d for d in kg.store.document_ids() if "/blogs/" in f"/{d}"}
-        variants = {
+        variants: dict[str, dict[str, Any]] = {
             "majority": {"policy": "majority"},
             "accu": {"policy": "accu"},
             "truthfinder": {"policy": "truthfinder"},
+            "accucopy": {"policy": "accucopy"},
             "accu_with_publisher_priors": {"policy": "accu", "publishers": {d: "fan-blogs" for d in sorted(blog_docs)},
                                            "source_priors": {"fan-blogs": 0.3}},
         }

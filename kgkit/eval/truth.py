@@ -332,17 +332,16 @@ def leave_out(folder: str | Path, grid: Mapping[str, Mapping[str, Sequence[Any]]
     for name, space in grid.items():
         keys = list(space)
         configs = [dict(zip(keys, vals)) for vals in itertools.product(*(space[k] for k in keys))] or [{}]
-        scored: list[tuple[dict[str, Any], float, float]] = []
+        scored: list[tuple[dict[str, Any], list[float]]] = []  # config, accuracy on each half
         for conf in configs:
             res = _policy(ds, name, conf).resolve(ds.claims)
-            scored.append((conf, score(ds, res, halves[0]), score(ds, res, halves[1])))
+            scored.append((conf, [score(ds, res, halves[0]), score(ds, res, halves[1])]))
             if on_config:
                 on_config(name, conf)
         shipped = _policy(ds, name).resolve(ds.claims)
         for k in (0, 1):
-            best = max(scored, key=lambda t: t[1 + k])  # first best in grid order on the tuning half
-            folds[k]["policies"][name] = {"params": best[0], "tuned_accuracy": best[1 + k],
-                                          "scored_accuracy": best[2 - k],
+            conf, acc = max(scored, key=lambda t: t[1][k])  # first best in grid order on the tuning half
+            folds[k]["policies"][name] = {"params": conf, "tuned_accuracy": acc[k], "scored_accuracy": acc[1 - k],
                                           "shipped_defaults_scored_accuracy": score(ds, shipped, halves[1 - k])}
     mean = {name: round(sum(f["policies"][name]["scored_accuracy"] for f in folds) / 2, 4) for name in grid}
     return {"dataset": ds.name, "gold_items_with_claims": len(ds.evaluated_items()), "folds": folds,

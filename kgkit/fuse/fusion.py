@@ -223,7 +223,7 @@ def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p:
         scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
         blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
         embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
-        cannot_link=[tuple(x) for x in p.cannot_link], skip_types=tuple(p.skip_types),
+        cannot_link=[(str(x[0]), str(x[1])) for x in p.cannot_link], skip_types=tuple(p.skip_types),
     )
     step = _ResolveStep(snap, res.clusters, decision_rows(run_id, res.clusters, snap), {"entities_merged": 0},
                         res.candidate_pairs, res.scored_pairs, len(res.rejected))

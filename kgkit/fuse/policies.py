@@ -135,7 +135,7 @@ class _Iterative:
         rel = {s: self._prior(s) for s in sources}
         probs: dict[str, dict[str, float]] = {}
         it = 0
-        for it in range(1, self.max_iter + 1):
+        for it in range(1, self.max_iter + 1):  # noqa: B007 - the count is reported after the loop
             probs = self._score(grouped, rel)
             new_rel = self._update_reliability(grouped, probs)
             delta = max((abs(new_rel[s] - rel[s]) for s in new_rel), default=0.0)
@@ -272,7 +272,7 @@ class AccuCopyPolicy(_Iterative):
         dep = np.zeros(len(ix.pair_shared))
         probs = np.zeros(len(ix.value_item))
         it = 0
-        for it in range(1, self.max_iter + 1):
+        for it in range(1, self.max_iter + 1):  # noqa: B007 - the count is reported after the loop
             probs = self._value_probabilities(ix, acc, dep)
             new_acc = self._accuracies(ix, probs)
             dep = self._dependence(ix, new_acc, probs)
