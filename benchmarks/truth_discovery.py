@@ -52,9 +52,13 @@ def main() -> None:
         res = evaluate_truth(folder)
         print(name, json.dumps(res["accuracy"]), f"({time.perf_counter() - t:.1f}s)", file=sys.stderr, flush=True)
         shipped.append((name, res["accuracy"]))
+        source = folder / "SOURCE.txt"
+        if source.is_file():
+            details.append(f"- {name}: {source.read_text(encoding='utf-8').strip()}")
         details.append(f"- {name} (`{folder}`): {res['claims']:,} claims from {res['sources']} sources on {res['items']:,} items "
                        f"(attributes: {', '.join(res['attributes'])}); {res['gold_items_with_claims']} gold items scored; "
-                       f"ACCU-COPY found {res.get('dependent_source_pairs', 0)} dependent source pairs.")
+                       f"ACCU-COPY found {res.get('dependent_source_pairs', 0)} dependent source pairs and stopped after "
+                       f"{res['iterations'].get('accucopy')} iterations (cap 50).")
     t = time.perf_counter()
     lo = leave_out(book, on_config=lambda p, c: print("  leave-out", p, c, file=sys.stderr, flush=True))
     lo_seconds = time.perf_counter() - t

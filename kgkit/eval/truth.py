@@ -303,7 +303,7 @@ DEFAULT_GRID: dict[str, dict[str, list[Any]]] = {
     "majority": {},
     "accu": {"n_false": [5, 10, 50], "rho": [0.0, 0.25, 0.5, 0.75]},
     "truthfinder": {"gamma": [0.3, 0.8], "rho": [0.3, 0.5, 0.8], "base_similarity": [0.3, 0.5]},
-    "accucopy": {"n_false": [10, 50], "rho": [0.25, 0.5, 0.75], "alpha": [0.1, 0.3], "copy_rate": [0.5, 0.8]},
+    "accucopy": {"n_false": [10, 100], "rho": [0.25, 0.5, 0.75], "alpha": [0.1, 0.3], "copy_rate": [0.5, 0.8]},
 }
 
 
