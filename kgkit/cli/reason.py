@@ -78,7 +78,7 @@ def eval_kgqa(
     questions: list[Path] = typer.Option([], "--questions", help="Question file(s), one report each: repeat the option, separate files with commas, or list them after the option (--questions a.txt b.txt)."),
     more_questions: Optional[list[Path]] = typer.Argument(None, help="More question files (what a shell glob after --questions expands to).", show_default=False),
     kb: Optional[Path] = typer.Option(None, "--kb", help="KB file, subject|relation|object (MetaQA) or tab-separated."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Answer over the graph of this kgkit workdir (the store of --store / --pipeline) instead of a --kb file.", envvar="KGKIT_WORKDIR"),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Answer over the graph of this kgkit workdir (the store of --store / --pipeline) instead of a --kb file."),
     store: StoreOpt = None,
     pipeline: PipelineOpt = None,
     fmt: str = typer.Option("metaqa", "--format", help="metaqa (question [topic]<TAB>a|b) or json (WebQSP/CWQ style)."),
