@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kge_small", "kgqa"]
+ORDER = ["ingest", "neo4j", "llm", "fusion", "truth", "kge", "kge_small", "kgqa"]
 
 HEADER = """# kgkit benchmarks
 

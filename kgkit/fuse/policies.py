@@ -240,6 +240,9 @@ class AccuCopyPolicy(_Iterative):
     where providers are taken from the most to the least accurate (the more accurate one is taken
     as the original). Without dependence this is exactly :class:`AccuPolicy`.
 
+    On large, sparse claim sets (Book: 876 sources) a few sources' accuracies can keep flipping
+    between two fixed points; ``max_iter`` bounds the run and the last round is returned.
+
     Args:
         n_false: assumed number of false values per item (the ``n`` of Dong et al.). 100 by default
             rather than ACCU's 10: a real attribute (a time, a gate, an author list) has many possible
