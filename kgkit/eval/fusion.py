@@ -4,7 +4,8 @@
   the author-list and ISBN normalisation it uses are here (:func:`normalize_authors`, :func:`isbn13`).
 * :func:`evaluate_er` — F1 of kgkit's pair signals (string, token, numeric, embedding similarity)
   combined by a logistic regression trained on the train split, threshold picked on a held-out part
-  of train, reported on valid (and test for DBLP-ACM).
+  of train, reported on every evaluation split file present (``valid``, ``test``); ``reported_split``
+  names the one to quote (``test`` when it exists).
 * :func:`evaluate_sample` — ingest ``data/sample`` with the default (spaCy) pipeline, fuse, and score
   pairwise merge precision/recall and conflict accuracy against ``GOLD.yaml``.
 """
@@ -371,8 +372,8 @@ def evaluate_sample(corpus: Path = Path("data/sample"), workdir: Path = Path(".k
     Merge quality is pairwise precision/recall over extracted entities whose name is an unambiguous
     gold alias; the baseline merges on exact (folded) names. Conflict accuracy counts a gold conflict
     as correct when fusion recorded it and chose the true value; it is reported for majority vote,
-    ACCU with learned reliability only, and ACCU with the corpus's configured publisher priors
-    (fan blogs 0.3, everything else the default).
+    ACCU, TruthFinder and ACCU-COPY with learned reliability only, and ACCU with the corpus's
+    configured publisher priors (fan blogs 0.3, everything else the default).
     """
     import yaml
 
