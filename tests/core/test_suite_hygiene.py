@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 # An absolute path into a datasets folder, e.g. "/work/shared/datasets/..." or "/home/me/datasets".
@@ -37,3 +39,21 @@ def test_data_tests_skip_with_a_reason_naming_kgkit_data(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 skipped" in proc.stdout and "set KGKIT_DATA" in proc.stdout
+
+
+@pytest.mark.data
+def test_fixture_excerpts_are_cut_from_the_real_files(datasets_dir, fixture_data):
+    """Every excerpt line occurs in the published file it stands for (where the datasets folder has it)."""
+    checked = 0
+    for path in sorted(fixture_data.rglob("*")):
+        rel = path.relative_to(fixture_data)
+        real = datasets_dir / rel
+        if not path.is_file() or path.name == "README.md" or not real.is_file():
+            continue  # Text2KGBench test/ground_truth are not in the shared folder
+        real_lines = set(real.read_text(encoding="utf-8", errors="replace").splitlines())
+        missing = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                   if line not in real_lines]
+        assert not missing, f"{rel}: {len(missing)} line(s) not in {real}, e.g. {missing[0][:80]!r}"
+        checked += 1
+    if checked < 8:
+        pytest.fail(f"only {checked} excerpt files had a real counterpart under {datasets_dir}")
