@@ -1,6 +1,7 @@
 # kgkit — the two commands a user needs:
 #   make demo   set up .venv, ingest the bundled sample into the embedded store, print stats and a query
-#   make test   set up .venv (with test extras), start the project's Neo4j, run the whole test suite
+#   make test   set up .venv (with test extras), lint (ruff) and type-check (mypy) kgkit/, start the
+#               project's Neo4j, run the whole test suite (data tests skip without $KGKIT_DATA / ../shared)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ KGKIT  := $(BIN)/kgkit
 DEMO   := .kgkit/demo
 SAMPLE_QUERY := MATCH (p:Person)-[:BORN_IN]->(c:Place) RETURN p.name AS person, c.name AS birthplace ORDER BY person LIMIT 15
 
-.PHONY: setup demo test test-fast neo4j-start neo4j-stop bench clean
+.PHONY: setup demo test test-fast lint neo4j-start neo4j-stop bench clean
 
 setup: $(VENV)/.installed
 
@@ -29,8 +30,13 @@ neo4j-start:
 neo4j-stop:
 	bash scripts/neo4j/stop.sh
 
+# ruff (lint) and mypy, configured in pyproject.toml. `ruff format --check` is not run yet (see pyproject.toml).
+lint: setup
+	$(BIN)/ruff check kgkit
+	$(BIN)/mypy
+
 # Neo4j tests never skip: the server is started first and stopped afterwards whatever the result.
-test: setup neo4j-start
+test: setup lint neo4j-start
 	status=0; OMP_NUM_THREADS=2 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider || status=$$?; \
 	bash scripts/neo4j/stop.sh; exit $$status
 

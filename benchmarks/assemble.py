@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "neo4j", "llm", "fusion", "kge", "kge_gpu", "kge_small", "kgqa"]
+ORDER = ["ingest", "hostile", "store_open", "neo4j", "llm", "extraction_trained", "e2e", "fusion", "truth", "kge",
+         "kge_gpu", "kge_small", "kgqa", "kgqa_zero_shot"]
 
 HEADER = """# kgkit benchmarks
 

@@ -1,5 +1,7 @@
 """All fusion evaluation figures in one run: Book truth discovery, entity matching, sample corpus.
 
+(Truth discovery on every DATA-family set with the leave-out protocol: benchmarks/truth_discovery.py.)
+
     OMP_NUM_THREADS=2 flock /tmp/kgkit-heavy.lock python benchmarks/fusion_eval.py [--data DIR] [--no-embeddings]
 """
 
@@ -18,15 +20,17 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["truth", "er", "sample"])
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
-    from kgkit.eval.fusion import evaluate_book_truth, evaluate_er, evaluate_sample
+    from kgkit.datasets import data_root
+    from kgkit.eval.fusion import ER_SETS, evaluate_er, evaluate_sample
+    from kgkit.eval.truth import evaluate_truth, find_truth_dataset
 
     emb = not args.no_embeddings
     if "truth" not in args.skip:
         t = time.perf_counter()
-        print("book truth discovery:", json.dumps(evaluate_book_truth(Path(args.data) if args.data else None)),
+        print("book truth discovery:", json.dumps(evaluate_truth(find_truth_dataset(data_root(args.data)))),
               f"({time.perf_counter() - t:.1f}s)", flush=True)
     if "er" not in args.skip:
-        for name in ("DBLP-ACM", "Abt-Buy", "Amazon-Google"):
+        for name in ER_SETS:
             for use in ([False, True] if emb else [False]):
                 t = time.perf_counter()
                 res = evaluate_er(Path(args.data) if args.data else None, name, use_embeddings=use, device=args.device)

@@ -1,7 +1,7 @@
-"""The Python API, mirroring the CLI.
+"""The Python API, mirroring the CLI (the embedded store lives under .kgkit/):
 
     >>> from kgkit import KnowledgeGraph                      # doctest: +SKIP
-    >>> with KnowledgeGraph.open() as kg:                     # embedded store under .kgkit/
+    >>> with KnowledgeGraph.open() as kg:  # doctest: +SKIP
     ...     kg.ingest("data/sample")
     ...     df = kg.query_df("MATCH (p:Person)-[:BORN_IN]->(c) RETURN p.name AS person, c.name AS city")
     ...     g = kg.to_networkx()

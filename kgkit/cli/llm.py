@@ -6,6 +6,7 @@ Nothing heavy is imported at module level: the commands import what they need wh
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -34,7 +35,7 @@ def eval_extraction(
     split: str = typer.Option("auto", "--split", help="validation, train-holdout, test or auto (validation, else train-holdout)."),
     extractor: str = typer.Option("spacy", "--extractor", help="Registered extractor: spacy or llm."),
     data: Optional[Path] = typer.Option(None, "--data", help="Datasets folder (default $KGKIT_DATA or ../shared/datasets).", envvar="KGKIT_DATA"),
-    ontology: Optional[List[str]] = typer.Option(None, "--ontology", help="Only these ontology ids (repeatable), e.g. 1_movie."),
+    ontology: Optional[List[str]] = typer.Option(None, "--ontology", help="Only these ontology ids: repeat the option or separate ids with commas, e.g. 1_movie,2_music."),
     limit: Optional[int] = typer.Option(None, "--limit", help="First N sentences per ontology."),
     mine_hints: Optional[bool] = typer.Option(None, "--mine-hints/--no-mine-hints", help="Learn patterns and NER->type maps from train (default: on for spacy)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the full result as JSON here."),
@@ -46,15 +47,22 @@ def eval_extraction(
     max_concurrency: int = typer.Option(8, "--max-concurrency", help="LLM requests in flight."),
     structured_output: str = typer.Option("json_schema", "--structured-output", help="json_schema, json_object or none."),
     gleaning: int = typer.Option(0, "--gleaning", help="Extra LLM passes asking for missed facts."),
+    json_out: bool = typer.Option(False, "--json", help="Print only the results as JSON on stdout (progress goes to stderr)."),
 ) -> None:
-    """Score an extractor on Text2KGBench (P, R, F1, ontology conformance, hallucination)."""
+    """Score an extractor on Text2KGBench (P, R, F1, ontology conformance, hallucination).
+
+    ``--split test`` reads the benchmark's published test layout: ``test/`` (ids and sentences) and
+    ``ground_truth/`` (gold triples), scored per row like the benchmark's own script.
+    """
     from rich.console import Console
 
+    from kgkit.cli.options import split_values
     from kgkit.errors import KgkitError
     from kgkit.eval.extraction import PUBLISHED_BASELINES, evaluate_text2kgbench
     from kgkit.extract import make_extractor
 
-    console = Console()
+    console = Console(stderr=json_out)
+    ontology = split_values(ontology) or None
     datasets = list(_DATASETS) if dataset == "all" else [dataset]
     kwargs: dict = {}
     client = None
@@ -77,7 +85,8 @@ def eval_extraction(
                 predictions_dir=predictions / ds if predictions else None, mine_hints=use_hints,
                 on_ontology=lambda o: console.print(f"  {o.onto_id}: {o.sentences} sentences, F1 {o.metrics['f1']:.3f}"),
             )
-            typer.echo(result.to_markdown())
+            if not json_out:
+                typer.echo(result.to_markdown())
             base = ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED_BASELINES[ds].items())
             console.print(f"[dim]published test-split F1 for comparison: {base}[/]")
             if result.llm_stats:
@@ -91,6 +100,8 @@ def eval_extraction(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
         console.print(f"wrote {out}")
+    if json_out:
+        sys.stdout.write(json.dumps(results, indent=2, default=str) + "\n")
 
 
 @llm_app.command("check")

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail
-from kgkit.errors import KgkitError
+from kgkit.errors import ConfigError, KgkitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgkit.reason.graph import GraphIndex
 
 
 def _client(llm: bool, base_url: Optional[str], model: Optional[str]):  # noqa: ANN202
@@ -79,10 +82,14 @@ def ask_cmd(
 
 
 def eval_kgqa(
-    questions: list[Path] = typer.Option(..., "--questions", help="Question file(s) to evaluate (one report each)."),
+    questions: list[Path] = typer.Option([], "--questions", help="Question file(s), one report each: repeat the option, separate files with commas, or list them after the option (--questions a.txt b.txt)."),
+    more_questions: Optional[list[Path]] = typer.Argument(None, help="More question files (what a shell glob after --questions expands to).", show_default=False),
     kb: Optional[Path] = typer.Option(None, "--kb", help="KB file, subject|relation|object (MetaQA) or tab-separated."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Answer over the graph of this kgkit workdir (the store of --store / --pipeline) instead of a --kb file."),
+    store: StoreOpt = None,
+    pipeline: PipelineOpt = None,
     fmt: str = typer.Option("metaqa", "--format", help="metaqa (question [topic]<TAB>a|b) or json (WebQSP/CWQ style)."),
-    train: list[Path] = typer.Option([], "--train", help="Question files to train the path scorer on (their train part)."),
+    train: list[Path] = typer.Option([], "--train", help="Question files to train the path scorer on (their train part): repeat the option or separate with commas. Without it (and without --scorer) the zero-shot lexical scorer is used."),
     tune_fraction: float = typer.Option(0.2, "--tune-fraction", help="Share of each --train file held out as the tune part."),
     part: str = typer.Option("all", "--part", help="Which part of --questions to score: all, train or tune (same split)."),
     scorer: Optional[str] = typer.Option(None, "--scorer", help="Instead of training: lexical, embedding, or a trained scorer file."),
@@ -93,52 +100,110 @@ def eval_kgqa(
     llm: bool = typer.Option(False, "--llm/--no-llm", help="Also let the LLM answer from each subgraph."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name."),
-    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+    json_out: bool = typer.Option(False, "--json", help="Print only the reports as JSON on stdout (status lines go to stderr)."),
 ) -> None:
-    """KGQA: Hits@1/5, answer F1, retrieval recall and latency over MetaQA or WebQSP/CWQ-style files."""
+    """KGQA: Hits@1/5, answer F1, retrieval recall and latency over MetaQA or WebQSP/CWQ-style files.
+
+    The graph is a --kb file, the graph of a --workdir (either store), or each question's own subgraph
+    (JSON format). The scorer used is printed on stderr and stored in each report (``scorer``).
+    """
+    from kgkit.cli.common import err_console
+    from kgkit.cli.options import split_paths
+
+    files = split_paths([*questions, *(more_questions or [])])
     try:
-        reports = _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit,
-                            _client(llm, llm_base_url, llm_model), device)
+        if not files:
+            raise ConfigError("give at least one question file with --questions")
+        if kb is not None and workdir is not None:
+            raise ConfigError("give either --kb (a KB file) or --workdir (a kgkit graph), not both")
+        graph = _graph(kb, workdir, store, pipeline)
+        path_scorer, scorer_label = _scorer(scorer, split_paths(train), fmt, tune_fraction, graph, max_hops, device)
+        if save_scorer is not None:
+            from kgkit.reason.scoring import LearnedPathScorer
+
+            if not isinstance(path_scorer, LearnedPathScorer):
+                raise ConfigError("--save-scorer needs --train FILE to train a scorer")
+            path_scorer.save(save_scorer)
+        err_console.print(f"scorer: {scorer_label}", style="dim", highlight=False)
+        reports = _run_eval(files, graph, fmt, tune_fraction, part, path_scorer, max_hops, limit,
+                            _client(llm, llm_base_url, llm_model))
     except KgkitError as err:
         fail(str(err))
+    rows = [{**r.as_dict(), "scorer": scorer_label} for r in reports]
     if json_out:
-        sys.stdout.write(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_reports(reports)
+
+
+def _graph(kb: Optional[Path], workdir: Optional[Path], store: Optional[str], pipeline: Optional[Path]) -> "GraphIndex | None":
+    from kgkit.reason.graph import load_kb
+
+    if kb is not None:
+        return load_kb(kb)
+    if workdir is None:
+        return None
+    from kgkit.api import KnowledgeGraph
+    from kgkit.reason.graph import index_from_store
+
+    kg = KnowledgeGraph(pipeline, store=store, workdir=workdir)
+    try:
+        return index_from_store(kg.store)
+    finally:
+        kg.close()
+
+
+def _scorer(scorer: Optional[str], train: list[Path], fmt: str, tune_fraction: float, graph: "GraphIndex | None",
+            max_hops: int, device: str) -> tuple[Any, str]:
+    """The path scorer and how to name it in the output."""
+    from kgkit.eval.kgqa import read_questions, split_examples, train_path_scorer
+    from kgkit.reason.scoring import make_scorer
+
+    if scorer is not None:
+        if train:
+            raise ConfigError("give either --scorer or --train, not both")
+        kind = scorer if scorer in ("lexical", "embedding") else f"learned, loaded from {scorer}"
+        return make_scorer(scorer, device=device), f"{kind} (--scorer)"
+    if not train:
+        return None, "lexical (zero-shot: no --train given)"
+    examples = []
+    for f in train:
+        examples += split_examples(read_questions(f, fmt), tune_fraction=tune_fraction)[0]
+    path_scorer, n = train_path_scorer(examples, graph, max_hops=max_hops, device=device)
+    return path_scorer, (f"learned, trained on {n} labelled questions ({len(path_scorer.labels)} relation paths) "
+                         f"from {', '.join(str(f) for f in train)}")
+
+
+def _print_reports(reports: list[Any]) -> None:
+    """A rich table on a terminal; otherwise a Markdown table (never truncated, whatever the width)."""
+    head = ["questions", "n", "Hits@1", "Hits@5", "F1", "recall", "none", "p50 ms", "p95 ms", "LLM H@1"]
+    rows = []
+    for r in reports:
+        llm_h1 = f"{r.llm_hits_at_1:.2f}" if r.llm_hits_at_1 is not None else "-"
+        rows.append(["/".join(Path(r.name).parts[-3:]), str(r.questions), f"{r.hits_at_1:.2f}", f"{r.hits_at_5:.2f}",
+                     f"{r.f1:.2f}", f"{r.retrieval_recall:.2f}", str(r.no_answer), f"{r.latency_p50_ms:.2f}",
+                     f"{r.latency_p95_ms:.2f}", llm_h1])
+    if not sys.stdout.isatty():
+        typer.echo("| " + " | ".join(head) + " |")
+        typer.echo("|---|" + "---:|" * (len(head) - 1))
+        for row in rows:
+            typer.echo("| " + " | ".join(row) + " |")
         return
     from rich.table import Table
 
-    t = Table("questions", "n", "Hits@1", "Hits@5", "F1", "recall", "none", "p50 ms", "p95 ms", "LLM H@1")
-    for r in reports:
-        llm_h1 = f"{r.llm_hits_at_1:.2f}" if r.llm_hits_at_1 is not None else "-"
-        t.add_row("/".join(Path(r.name).parts[-3:]), str(r.questions), f"{r.hits_at_1:.2f}", f"{r.hits_at_5:.2f}", f"{r.f1:.2f}",
-                  f"{r.retrieval_recall:.2f}", str(r.no_answer), f"{r.latency_p50_ms:.2f}", f"{r.latency_p95_ms:.2f}", llm_h1)
+    t = Table(*head)
+    for row in rows:
+        t.add_row(*row)
     console.print(t)
 
 
-def _run_eval(questions, kb, fmt, train, tune_fraction, part, scorer, save_scorer, max_hops, limit, client, device):  # noqa: ANN001, ANN202
-    from kgkit.errors import ConfigError
-    from kgkit.eval.kgqa import ReasonerFactory, evaluate, read_questions, split_examples, train_path_scorer
-    from kgkit.reason.graph import load_kb
+def _run_eval(questions: list[Path], graph: "GraphIndex | None", fmt: str, tune_fraction: float, part: str,
+              path_scorer: Any, max_hops: int, limit: Optional[int], client: Any) -> list[Any]:
+    from kgkit.eval.kgqa import ReasonerFactory, evaluate, read_questions, split_examples
     from kgkit.reason.llm_answer import LLMAnswerer
-    from kgkit.reason.scoring import LearnedPathScorer, make_scorer
 
     if part not in ("all", "train", "tune"):
         raise ConfigError(f"--part must be all, train or tune, got {part!r}")
-    graph = load_kb(kb) if kb is not None else None
-    if scorer is not None:
-        path_scorer = make_scorer(scorer, device=device)
-    elif train:
-        examples = []
-        for f in train:
-            examples += split_examples(read_questions(f, fmt), tune_fraction=tune_fraction)[0]
-        path_scorer, n = train_path_scorer(examples, graph, max_hops=max_hops, device=device)
-        console.print(f"trained the path scorer on {n} labelled questions ({len(path_scorer.labels)} relation paths)",
-                      style="dim", highlight=False)
-    else:
-        path_scorer = None
-    if save_scorer is not None:
-        if not isinstance(path_scorer, LearnedPathScorer):
-            raise ConfigError("--save-scorer needs --train FILE to train a scorer")
-        path_scorer.save(save_scorer)
     factory = ReasonerFactory(graph, scorer=path_scorer, max_hops=max_hops)
     answerer = LLMAnswerer(client, on_invalid="collect", on_error="skip") if client is not None else None
     reports = []

@@ -205,8 +205,8 @@ class KGEPredictor:
             scores: list[float] = []
             for chunk in t.split(batch_size):
                 scores.extend(self._score_ids(chunk).tolist())
-            for i, s in zip(pos, scores):
-                out[i] = float(s)
+            for i, score in zip(pos, scores):
+                out[i] = score
         return out
 
     def plausibility(self, facts: Sequence[tuple[str, str, str]]) -> list[float]:

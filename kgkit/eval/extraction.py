@@ -24,8 +24,8 @@ from typing import Any, Callable, Sequence
 from kgkit.errors import BudgetExceededError, ConfigError, DependencyMissingError
 from kgkit.eval.text2kgbench import (
     DATASETS,
-    SentenceScores,
     Scorer,
+    SentenceScores,
     available_splits,
     average,
     list_ontologies,

@@ -1,10 +1,11 @@
-"""Fusion evaluations: truth discovery (Book), entity matching (DeepMatcher splits), sample corpus.
+"""Fusion evaluations: entity matching (DeepMatcher splits), sample corpus, and value normalisers.
 
-* :func:`evaluate_book_truth` — accuracy of majority vote, ACCU and TruthFinder on the AbeBooks
-  book-author claims (Yin et al. 2007), one run, one author-list normalisation for all policies.
+* Truth discovery (Book and any other data set of the DATA family) lives in :mod:`kgkit.eval.truth`;
+  the author-list and ISBN normalisation it uses are here (:func:`normalize_authors`, :func:`isbn13`).
 * :func:`evaluate_er` — F1 of kgkit's pair signals (string, token, numeric, embedding similarity)
   combined by a logistic regression trained on the train split, threshold picked on a held-out part
-  of train, reported on valid (and test for DBLP-ACM).
+  of train, reported on every evaluation split file present (``valid``, ``test``); ``reported_split``
+  names the one to quote (``test`` when it exists).
 * :func:`evaluate_sample` — ingest ``data/sample`` with the default (spaCy) pipeline, fuse, and score
   pairwise merge precision/recall and conflict accuracy against ``GOLD.yaml``.
 """
@@ -18,15 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from kgkit.fuse.datasets import data_root, dataset_path
-from kgkit.fuse.policies import AccuPolicy, Claim, MajorityVote, TruthFinder
 
-__all__ = ["data_root", "normalize_authors", "isbn13", "load_book_claims", "evaluate_book_truth", "evaluate_er",
-           "evaluate_sample"]
+__all__ = ["data_root", "normalize_authors", "isbn13", "evaluate_er", "evaluate_sample"]
 
-# -- truth discovery on the Book data -------------------------------------------------------------
+# -- value normalisation for the Book data ---------------------------------------------------------
 _PAREN = re.compile(r"\([^)]*\)")
 _JUNK = re.compile(r"\b(by|edited|editor|editors|eds?|translated|foreword|introduction|illustrated|et al)\b\.?")
-_EMPTY = {"", "not available", "n/a", "na", "unknown", "various"}
 
 
 def isbn13(isbn: str) -> str:
@@ -88,65 +86,12 @@ def normalize_authors(raw: str) -> str:
     return "|".join(names)
 
 
-def load_book_claims(root: Path) -> tuple[list[Claim], dict[str, str]]:
-    """Claims ``(isbn13, author value, source)`` and the gold value of each of the 100 gold books."""
-    claims_path = dataset_path(root, "fusion/truth/book/conflicting_data/book.txt")
-    gold_path = dataset_path(root, "fusion/truth/book/ground_truth/book.txt")
-    claims = []
-    for line in claims_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        cols = line.split("\t")
-        if len(cols) < 4 or cols[3].strip().lower() in _EMPTY:
-            continue
-        value = normalize_authors(cols[3])
-        if value:
-            claims.append(Claim(isbn13(cols[1]), value, cols[0].strip()))
-    gold = {}
-    for line in gold_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if "\t" in line:
-            isbn, authors = line.split("\t", 1)
-            gold[isbn13(isbn)] = normalize_authors(authors)
-    return claims, gold
-
-
-def _value_similarity(a: str, b: str) -> float:
-    """How much claiming author list ``a`` supports ``b``: the share of a's authors that b lists.
-
-    Asymmetric on purpose (as TruthFinder's implication may be): many stores list only the first
-    author, and such a claim supports the full list, while the full list only partly supports it.
-    """
-    sa, sb = set(a.split("|")), set(b.split("|"))
-    return len(sa & sb) / len(sa) if sa else 0.0
-
-
-def evaluate_book_truth(root: Path | None = None) -> dict[str, Any]:
-    """Accuracy of each policy on the gold books (same claims, same normalisation, one run)."""
-    root = data_root(root)
-    claims, gold = load_book_claims(root)
-    policies = {
-        "majority": MajorityVote(),
-        "accu": AccuPolicy(),
-        "truthfinder": TruthFinder(similarity=_value_similarity),
-    }
-    items = {c.item for c in claims}
-    evaluated = [i for i in gold if i in items]
-    out: dict[str, Any] = {
-        "claims": len(claims), "sources": len({c.source for c in claims}), "books": len(items),
-        "gold_books": len(gold), "gold_books_with_claims": len(evaluated),
-    }
-    for name, pol in policies.items():
-        res = pol.resolve(claims)
-        correct = sum(1 for i in evaluated if res.chosen.get(i) == gold[i])
-        out[f"accuracy_{name}"] = round(correct / len(evaluated), 4) if evaluated else 0.0
-        if res.iterations:
-            out[f"iterations_{name}"] = res.iterations
-    return out
-
-
 # -- entity matching on the DeepMatcher splits -----------------------------------------------------
 _COL = re.compile(r"COL\s+(\S+)\s+VAL\s?")
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"\w+")
-ER_SPLITS = {"DBLP-ACM": ("train", "valid", "test"), "Abt-Buy": ("train", "valid"), "Amazon-Google": ("train", "valid")}
+ER_SETS = ("DBLP-ACM", "Abt-Buy", "Amazon-Google")
+EVAL_SPLITS = ("valid", "test")
 
 
 def parse_record(text: str) -> dict[str, str]:
@@ -155,13 +100,43 @@ def parse_record(text: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
+def er_folder(root: Path, dataset: str) -> Path:
+    """The folder of an entity-matching set: ``dataset`` itself when it is a folder with ``train.txt``,
+    else ``<root>/fusion/er/<dataset>``."""
+    from kgkit.errors import ConfigError
+
+    for cand in (Path(dataset), root / "fusion" / "er" / dataset):
+        if (cand / "train.txt").is_file():
+            return cand
+    known = sorted(p.name for p in (root / "fusion" / "er").glob("*") if (p / "train.txt").is_file())
+    raise ConfigError(f"no entity-matching set {dataset!r} under {root / 'fusion' / 'er'} (expected a folder with "
+                      f"train.txt and valid.txt and/or test.txt, DeepMatcher/Ditto layout); found: "
+                      f"{', '.join(known) or 'none'}; point --data (or KGKIT_DATA) at the datasets folder")
+
+
+def er_splits(folder: Path) -> list[str]:
+    """``train`` plus every evaluation split file present (``valid``, ``test``)."""
+    from kgkit.errors import ConfigError
+
+    present = [s for s in EVAL_SPLITS if (folder / f"{s}.txt").is_file()]
+    if not present:
+        raise ConfigError(f"{folder} has train.txt but neither valid.txt nor test.txt to evaluate on")
+    return ["train", *present]
+
+
 def load_er_split(root: Path, dataset: str, split: str) -> list[tuple[dict[str, str], dict[str, str], int]]:
-    path = dataset_path(root, f"fusion/er/{dataset}/{split}.txt")
+    """Labelled pairs of one split file: ``COL a VAL x ...<TAB>COL a VAL y ...<TAB>0|1``."""
+    from kgkit.errors import ConfigError
+
+    path = dataset_path(er_folder(root, dataset), f"{split}.txt")
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         cols = line.split("\t")
-        if len(cols) == 3:
-            rows.append((parse_record(cols[0]), parse_record(cols[1]), int(cols[2])))
+        if len(cols) != 3 or cols[2].strip() not in ("0", "1"):
+            if line.strip():
+                raise ConfigError(f"{path}:{n}: expected 'COL .. VAL ..<TAB>COL .. VAL ..<TAB>0|1'")
+            continue
+        rows.append((parse_record(cols[0]), parse_record(cols[1]), int(cols[2])))
     return rows
 
 
@@ -254,17 +229,19 @@ def _prf(pred: Any, y: Any) -> dict[str, float]:
 
 def evaluate_er(root: Path | None, dataset: str, *, use_embeddings: bool = True, device: str | None = "cpu",
                 seed: int = 0) -> dict[str, Any]:
-    """F1 of kgkit's matcher on one DeepMatcher data set (train -> fit; held-out 20% -> threshold)."""
+    """F1 of kgkit's matcher on one DeepMatcher data set (train -> fit; held-out 20% -> threshold).
+
+    Every evaluation split file present is scored (``valid``, ``test``); ``reported_split`` names the one
+    to quote: ``test`` when the set ships it, else ``valid``. ``dataset`` is a name under
+    ``<root>/fusion/er/`` or a folder path.
+    """
     import math
 
     import numpy as np
 
-    from kgkit.errors import ConfigError
-
-    if dataset not in ER_SPLITS:
-        raise ConfigError(f"unknown entity-matching set {dataset!r}; choose one of {', '.join(ER_SPLITS)}")
     root = data_root(root)
-    splits = {s: load_er_split(root, dataset, s) for s in ER_SPLITS[dataset]}
+    names = er_splits(er_folder(root, dataset))
+    splits = {s: load_er_split(root, dataset, s) for s in names}
     attrs = list(splits["train"][0][0].keys())
     # IDF from the train records only.
     docs = {_record_text(r, 10_000) for a, b, _ in splits["train"] for r in (a, b)}
@@ -292,8 +269,9 @@ def evaluate_er(root: Path | None, dataset: str, *, use_embeddings: bool = True,
     p_hold = _predict(model, X[hold_idx])
     best_t = max(np.linspace(0.05, 0.95, 91), key=lambda t: _prf((p_hold >= t).astype(int), y[hold_idx])["f1"])
     out: dict[str, Any] = {"attributes": attrs, "embeddings": use_embeddings, "threshold": round(float(best_t), 3),
-                           "pairs": {s: len(r) for s, r in splits.items()}}
-    for s in ER_SPLITS[dataset][1:]:
+                           "pairs": {s: len(r) for s, r in splits.items()}, "splits": names[1:],
+                           "reported_split": "test" if "test" in names else "valid"}
+    for s in names[1:]:
         Xs, ys = feats[s]
         out[s] = _prf((_predict(model, Xs) >= best_t).astype(int), ys)
     return out
@@ -394,8 +372,8 @@ def evaluate_sample(corpus: Path = Path("data/sample"), workdir: Path = Path(".k
     Merge quality is pairwise precision/recall over extracted entities whose name is an unambiguous
     gold alias; the baseline merges on exact (folded) names. Conflict accuracy counts a gold conflict
     as correct when fusion recorded it and chose the true value; it is reported for majority vote,
-    ACCU with learned reliability only, and ACCU with the corpus's configured publisher priors
-    (fan blogs 0.3, everything else the default).
+    ACCU, TruthFinder and ACCU-COPY with learned reliability only, and ACCU with the corpus's
+    configured publisher priors (fan blogs 0.3, everything else the default).
     """
     import yaml
 
@@ -420,10 +398,11 @@ def evaluate_sample(corpus: Path = Path("data/sample"), workdir: Path = Path(".k
         out["entities_mapped_to_gold"] = len(gold_of)
         out["merge_baseline_exact_name"] = _pair_metrics(gold_of, {i: match_key(before[i].name) for i in gold_of})
         blog_docs = {d for d in kg.store.document_ids() if "/blogs/" in f"/{d}"}
-        variants = {
+        variants: dict[str, dict[str, Any]] = {
             "majority": {"policy": "majority"},
             "accu": {"policy": "accu"},
             "truthfinder": {"policy": "truthfinder"},
+            "accucopy": {"policy": "accucopy"},
             "accu_with_publisher_priors": {"policy": "accu", "publishers": {d: "fan-blogs" for d in sorted(blog_docs)},
                                            "source_priors": {"fan-blogs": 0.3}},
         }

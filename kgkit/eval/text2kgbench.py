@@ -29,10 +29,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from kgkit.datasets import data_root
 from kgkit.errors import ConfigError
@@ -86,8 +85,12 @@ def list_ontologies(dataset: str, data: str | os.PathLike[str] | None = None) ->
 
 
 def available_splits(dataset: str, data: str | os.PathLike[str] | None = None) -> list[str]:
+    """Splits present on disk; ``test`` counts when its gold (``ground_truth/``) is there too."""
     d = dataset_dir(dataset, data)
-    return [s for s in ("train", "validation", "test") if (d / s).is_dir() and any((d / s).glob("*.jsonl"))]
+    have = [s for s in ("train", "validation", "test") if (d / s).is_dir() and any((d / s).glob("*.jsonl"))]
+    if "test" not in have and (d / "ground_truth").is_dir() and any((d / "ground_truth").glob("*.jsonl")):
+        have.append("test")
+    return have
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -126,41 +129,84 @@ def load_bench_ontology(dataset: str, onto_id: str, data: str | os.PathLike[str]
     return BenchOntology(raw.get("id", onto_id), raw.get("title", onto_id), tuple(raw["concepts"]), tuple(raw["relations"]))
 
 
-def load_split(dataset: str, onto_id: str, split: str, data: str | os.PathLike[str] | None = None) -> list[BenchSentence]:
-    """Sentences and gold triples of one ontology's split.
-
-    ``train-fit`` / ``train-holdout`` are a deterministic 80 % / 20 % partition of ``train`` (every fifth
-    sentence held out), for datasets that ship no validation split (DBpedia-WebNLG here).
-
-    Wikidata-TekGen's train/validation files have one line per triple (``sub_label``, ``rel_label``,
-    ``obj_label``): lines with the same sentence are merged into one example. Ground-truth style files
-    (``triples: [{sub, rel, obj}]``) are read as they are.
-    """
-    base_split, _, part = split.partition("-")
-    if part not in ("", "fit", "holdout"):
-        raise ConfigError(f"unknown split {split!r}; use train, validation, test, train-fit or train-holdout")
-    d = dataset_dir(dataset, data) / base_split
+def _split_file(d: Path, onto_id: str, dataset: str, split: str, data: str | os.PathLike[str] | None) -> Path:
     matches = sorted(d.glob(f"ont_{onto_id}_*.jsonl")) if d.is_dir() else []
     if not matches:
         raise ConfigError(
             f"{dataset} has no {split!r} split for {onto_id} under {d.parent}; available: "
             f"{', '.join(available_splits(dataset, data)) or 'none'}"
         )
-    merged: "OrderedDict[str, tuple[str, list[tuple[str, str, str]]]]" = OrderedDict()
-    for line in matches[0].read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        text = row["sent"]
+    return matches[0]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"{path}:{n}: not a JSON line ({err})") from err
+    return rows
+
+
+def _load_test(dataset: str, onto_id: str, data: str | os.PathLike[str] | None) -> list[BenchSentence]:
+    """The test split as published: ``test/`` rows carry ``id``/``sent`` only, the gold is in
+    ``ground_truth/ont_<id>_ground_truth.jsonl`` (keyed by ``id``). Every gold row is one unit, as in the
+    benchmark's ``run_eval.py`` (duplicate sentences are scored once per row)."""
+    d = dataset_dir(dataset, data)
+    gold_path = d / "ground_truth" / f"ont_{onto_id}_ground_truth.jsonl"
+    if not gold_path.is_file():
+        test_dir = d / "test"
+        if test_dir.is_dir() and any(test_dir.glob(f"ont_{onto_id}_*.jsonl")):
+            raise ConfigError(f"{dataset} test rows for {onto_id} carry no triples and their gold file {gold_path} is "
+                              f"missing; the benchmark publishes it as ground_truth/ont_{onto_id}_ground_truth.jsonl")
+        _split_file(test_dir, onto_id, dataset, "test", data)  # raises the 'no test split' error
+    out = []
+    for row in _read_jsonl(gold_path):
+        try:
+            triples = tuple((str(t["sub"]), str(t["rel"]), str(t["obj"])) for t in row["triples"])
+            out.append(BenchSentence(str(row["id"]), str(row["sent"]), triples))
+        except (KeyError, TypeError) as err:
+            raise ConfigError(f"{gold_path}: expected rows {{'id', 'sent', 'triples': [{{'sub', 'rel', 'obj'}}]}}, "
+                              f"got keys {sorted(row)}") from err
+    return out
+
+
+def load_split(dataset: str, onto_id: str, split: str, data: str | os.PathLike[str] | None = None) -> list[BenchSentence]:
+    """Sentences and gold triples of one ontology's split, as the benchmark publishes them.
+
+    * ``test``: ids and sentences in ``test/``, gold in ``ground_truth/`` (see :func:`_load_test`); one
+      unit per row.
+    * Wikidata-TekGen's train/validation files have one line per triple (``sub_label``, ``rel_label``,
+      ``obj_label``): lines with the same sentence are merged into one example.
+    * Rows with ``triples: [{sub, rel, obj}]`` (DBpedia-WebNLG train) are one unit each.
+
+    ``train-fit`` / ``train-holdout`` are a deterministic 80 % / 20 % partition of ``train`` (every fifth
+    sentence held out), for datasets that ship no validation split (DBpedia-WebNLG here).
+    """
+    base_split, _, part = split.partition("-")
+    if part not in ("", "fit", "holdout") or (part and base_split != "train"):
+        raise ConfigError(f"unknown split {split!r}; use train, validation, test, train-fit or train-holdout")
+    if base_split == "test":
+        return _load_test(dataset, onto_id, data)
+    path = _split_file(dataset_dir(dataset, data) / base_split, onto_id, dataset, split, data)
+    merged: dict[str, tuple[str, list[tuple[str, str, str]], str]] = {}
+    for row in _read_jsonl(path):
         if "triples" in row:
-            triples = [(t["sub"], t["rel"], t["obj"]) for t in row["triples"]]
+            triples = [(str(t["sub"]), str(t["rel"]), str(t["obj"])) for t in row["triples"]]
+            key = f"id:{row['id']}"
+        elif "sub_label" in row:
+            triples = [(str(row["sub_label"]), str(row["rel_label"]), str(row["obj_label"]))]
+            key = f"sent:{row['sent']}"
         else:
-            triples = [(row["sub_label"], row["rel_label"], row["obj_label"])]
-        entry = merged.setdefault(text, (row["id"], []))
+            raise ConfigError(f"{path}: rows carry neither 'triples' nor 'sub_label'/'rel_label'/'obj_label' "
+                              f"(keys: {sorted(row)}); expected Text2KGBench's train/validation layout")
+        entry = merged.setdefault(key, (str(row["id"]), [], str(row["sent"])))
         for t in triples:
             if t not in entry[1]:
                 entry[1].append(t)
-    out = [BenchSentence(i, text, tuple(ts)) for text, (i, ts) in merged.items()]
+    out = [BenchSentence(i, text, tuple(ts)) for i, ts, text in merged.values()]
     if part:
         # Deterministic 80/20 cut for datasets without a validation split: every 5th sentence is held out.
         out = [x for k, x in enumerate(out) if (k % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) == (part == "holdout")]

@@ -147,6 +147,7 @@ class LLMExtractor:
     def ontology(self) -> Ontology:
         if self._ontology is None:
             ref = self._ontology_ref
+            assert not isinstance(ref, Ontology)  # an Ontology was stored in _ontology by the constructor
             self._ontology = load_ontology(Path(ref) if ref is not None and not isinstance(ref, str) else ref)
         return self._ontology
 

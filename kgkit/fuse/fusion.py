@@ -32,7 +32,7 @@ from kgkit.fuse.errors import FusionError, NothingToUndoError
 from kgkit.fuse.graph import GraphSnapshot, build_views, load_snapshot
 from kgkit.fuse.journal import Journal, restore_journal
 from kgkit.fuse.merge import apply_clusters, decision_rows
-from kgkit.fuse.policies import MajorityVote, make_policy
+from kgkit.fuse.policies import DEFAULT_POLICY, MajorityVote, make_policy
 from kgkit.fuse.resolution import Adjudicator, Cluster, resolve_entities
 from kgkit.fuse.scoring import ScoringParams
 from kgkit.ontology import Ontology
@@ -55,7 +55,8 @@ class FusionParams:
         skip_types: entity types never resolved (values such as dates).
         containment_relations: relations under which a more specific object is compatible with a
             more general one (Maida Vale locatedIn London: not a birthplace conflict).
-        policy: ``majority``, ``accu`` or ``truthfinder``; ``policy_params`` are its kwargs.
+        policy: ``accucopy`` (the default, :data:`kgkit.fuse.policies.DEFAULT_POLICY`), ``majority``,
+            ``accu`` or ``truthfinder``; ``policy_params`` are its kwargs.
         source_priors: source -> prior reliability in (0, 1) (e.g. a trusted encyclopedia: 0.95).
         publishers: glob over document ids -> publisher name (a publisher counts as one source).
         source_dates / recency_half_life_days: recency weighting of claims.
@@ -75,7 +76,7 @@ class FusionParams:
     cannot_link: Sequence[Sequence[str]] = ()
     skip_types: Sequence[str] = ("Date",)
     containment_relations: Sequence[str] = ("locatedIn",)
-    policy: str = "accu"
+    policy: str = DEFAULT_POLICY
     policy_params: Mapping[str, Any] = field(default_factory=dict)
     source_priors: Mapping[str, float] = field(default_factory=dict)
     publishers: Mapping[str, str] = field(default_factory=dict)
@@ -172,7 +173,7 @@ def fuse_graph(
     items = collect_items(snap, ontology, cparams)
     claims = claims_for(items, cparams)
     result = policy.resolve(claims)
-    crow = conflict_rows(run_id, items, result, MajorityVote().resolve(claims), p.policy)
+    crow = conflict_rows(run_id, items, result, MajorityVote().resolve(claims), policy.name)
     n_merged = sum(len(c.members) - 1 for c in step.clusters)
     report = FusionReport(
         run_id=run_id, entities_before=n_before, entities_after=n_before - n_merged,
@@ -223,7 +224,7 @@ def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p:
         scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
         blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
         embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
-        cannot_link=[tuple(x) for x in p.cannot_link], skip_types=tuple(p.skip_types),
+        cannot_link=[(str(x[0]), str(x[1])) for x in p.cannot_link], skip_types=tuple(p.skip_types),
     )
     step = _ResolveStep(snap, res.clusters, decision_rows(run_id, res.clusters, snap), {"entities_merged": 0},
                         res.candidate_pairs, res.scored_pairs, len(res.rejected))

@@ -10,7 +10,7 @@ objects that did not exist are deleted, the others are recreated or overwritten 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from kgkit.fuse import cypher as Q
 from kgkit.fuse.errors import FusionError
@@ -112,8 +112,8 @@ def restore_journal(store: GraphStore, journal: Journal) -> dict[str, int]:
         for batch in batches(rows, _BATCH):
             store.query(stmt, {"rows": batch}, write=True)
     # 3. Facts that existed, with their original type, endpoints and properties.
-    by_rel: dict[str, list[Mapping[str, Any]]] = {}
-    for i, img in sorted(facts.items()):
+    by_rel: dict[str, list[dict[str, Any]]] = {}
+    for _fact_id, img in sorted(facts.items()):
         if img is not None:
             by_rel.setdefault(img["rel"], []).append({"s": img["s"], "o": img["o"], "props": img["props"]})
     for rel, rows in by_rel.items():

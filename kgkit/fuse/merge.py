@@ -100,7 +100,7 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
     for batch in batches(sorted(f.id for f in affected), _BATCH):
         store.query(Q.DELETE_FACTS_BY_ID, {"ids": batch}, write=True)
     by_rel: dict[str, list[dict[str, Any]]] = {}
-    for nid, row in sorted(created.items()):
+    for _fact_id, row in sorted(created.items()):
         by_rel.setdefault(row["rel"], []).append({"s": row["s"], "o": row["o"], "props": row["props"]})
     for rel, rows in by_rel.items():
         for batch in batches(rows, _BATCH):

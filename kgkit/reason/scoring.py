@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class EmbeddingPathScorer:
     def __init__(self, *, device: str | None = "cpu", model_path: str | None = None) -> None:
         self.device = device
         self.model_path = model_path
-        self._model = None
+        self._model: Any = None
         self._path_cache: dict[str, np.ndarray] = {}
 
     def warm_up(self) -> None:

@@ -29,6 +29,7 @@ def test_read_triples_rejects_bad_lines(tmp_path):
         read_triples(p)
 
 
+@pytest.mark.data
 def test_fb15k237_valid_has_no_carriage_returns():
     path = default_data_dir() / "kge" / "fb15k237" / "valid.txt"
     arr = read_triples(path)
@@ -49,6 +50,7 @@ def test_splits_share_id_maps_and_drop_unseen():
     assert ds.testing.mapped_triples.tolist() == [[2, 1, 0]]
 
 
+@pytest.mark.data
 def test_load_wn18rr_with_checksums():
     ds = load_local_dataset("wn18rr", verify=True)
     assert ds.training.num_triples == DATASETS["wn18rr"].lines["train"]

@@ -111,7 +111,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_ingested(tmp_path: Path, falkor
     r = _ingest(d, falkor_store, spacy_extractor, ledger)
     reasons = {Path(p).name: why for p, why in r.skipped}
     assert "binary" in reasons["binary.txt"]
-    assert "--max-bytes" in reasons["huge.txt"]
+    assert "ingest.max_bytes" in reasons["huge.txt"]
     assert "empty" in reasons["empty.md"]
     assert "latin1.txt" not in reasons
     facts = _facts(falkor_store)

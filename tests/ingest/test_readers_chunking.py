@@ -80,8 +80,17 @@ def test_file_over_the_size_limit_names_the_option(tmp_path: Path) -> None:
     with f.open("wb") as fh:
         fh.write(b"Paris is a city in France. " * (20 * 1024 * 1024 // 27 + 1))
     assert f.stat().st_size >= 20 * 1024 * 1024
-    with pytest.raises(DocumentReadError, match="--max-bytes"):
+    with pytest.raises(DocumentReadError, match="ingest.max_bytes in the pipeline") as err:
         read_document(_src(f, tmp_path))
+    # What the message names exists: the default pipeline's setting and the ingest option.
+    from typer.testing import CliRunner
+
+    from kgkit.cli.main import app
+    from kgkit.config import load_pipeline
+
+    assert load_pipeline().ingest["max_bytes"] > 0 and "--max-bytes" in str(err.value)
+    assert "--max-bytes" in CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).output
+    assert read_document(_src(f, tmp_path), max_bytes=f.stat().st_size).text.startswith("Paris")
 
 
 def test_unreadable_file_is_a_read_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

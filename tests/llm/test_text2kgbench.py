@@ -1,9 +1,14 @@
-"""Text2KGBench loader, ontology conversion, metrics and the evaluation runner (on the real data)."""
+"""Text2KGBench loader, ontology conversion, metrics and the evaluation runner.
+
+Unmarked tests read the committed excerpts (tests/fixtures/datasets, the published layout); tests
+marked ``data`` read the real benchmark under $KGKIT_DATA.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -24,6 +29,14 @@ from kgkit.llm import LLMClient
 from kgkit.types import Entity, Provenance, Triple
 
 
+@pytest.fixture(autouse=True)
+def _fixture_datasets(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, fixture_data: Path) -> None:
+    """Unmarked tests read the excerpts; ``data`` tests read $KGKIT_DATA as it is."""
+    if request.node.get_closest_marker("data") is None:
+        monkeypatch.setenv("KGKIT_DATA", str(fixture_data))
+
+
+@pytest.mark.data
 def test_lists_both_datasets():
     assert len(list_ontologies("wikidata_tekgen")) == 10 and list_ontologies("wikidata_tekgen")[0] == "1_movie"
     assert len(list_ontologies("dbpedia_webnlg")) == 19
@@ -31,6 +44,59 @@ def test_lists_both_datasets():
     assert resolve_split("dbpedia_webnlg", "auto") == "train-holdout"
     with pytest.raises(ConfigError, match="available"):
         resolve_split("dbpedia_webnlg", "validation")
+
+
+def test_splits_of_the_excerpts():
+    assert list_ontologies("wikidata_tekgen") == ["2_music"]
+    assert resolve_split("wikidata_tekgen", "auto") == "validation"
+    assert resolve_split("wikidata_tekgen", "test") == "test"
+    assert resolve_split("dbpedia_webnlg", "auto") == "train-holdout"
+    with pytest.raises(ConfigError, match="available: train"):
+        resolve_split("dbpedia_webnlg", "test")
+
+
+def test_published_test_layout_is_scored_per_row():
+    """test/ rows carry id + sent only; gold comes from ground_truth/; duplicate sentences stay separate rows."""
+    rows = load_split("wikidata_tekgen", "2_music", "test")
+    assert len(rows) == 33 and len({r.text for r in rows}) == 30  # rows 150/153/160 repeat earlier sentences
+    assert rows[0].id == "ont_2_music_test_1" and rows[0].triples == (("' 39", "lyrics by", "Brian May"),
+                                                                       ("' 39", "composer", "Brian May"))
+    assert [r.id for r in rows if r.text == rows[3].text] == ["ont_2_music_test_4", "ont_2_music_test_150",
+                                                               "ont_2_music_test_153"]
+
+
+def test_test_rows_without_ground_truth_name_the_missing_file(tmp_path, fixture_data):
+    import shutil
+
+    root = tmp_path / "extraction" / "text2kgbench" / "data"
+    shutil.copytree(fixture_data / "extraction" / "text2kgbench" / "data" / "wikidata_tekgen", root / "wikidata_tekgen")
+    shutil.rmtree(root / "wikidata_tekgen" / "ground_truth")
+    with pytest.raises(ConfigError, match="ground_truth/ont_2_music_ground_truth.jsonl"):
+        load_split("wikidata_tekgen", "2_music", "test", tmp_path)
+    (root / "wikidata_tekgen" / "validation" / "ont_2_music_validation.jsonl").write_text('{"id": "x", "sent": "s"}\n')
+    with pytest.raises(ConfigError, match="neither 'triples' nor 'sub_label'"):
+        load_split("wikidata_tekgen", "2_music", "validation", tmp_path)
+
+
+def test_runner_scores_every_test_row(tmp_path):
+    gold = {}
+    for s in load_split("wikidata_tekgen", "2_music", "test"):
+        gold.setdefault(s.text, s.triples)
+    r = evaluate_text2kgbench(lambda onto: GoldLookupExtractor(onto, gold), dataset="wikidata_tekgen", split="test")
+    assert r.split == "test" and r.sentences == 33 and r.ontologies[0].gold_triples == sum(
+        len(s.triples) for s in load_split("wikidata_tekgen", "2_music", "test"))
+    assert r.macro["f1"] == pytest.approx(1.0)
+
+
+def test_cli_eval_extraction_test_split_json(tmp_path, fixture_data):
+    from kgkit.cli.main import app
+
+    res = CliRunner().invoke(app, [
+        "eval", "extraction", "--data", str(fixture_data), "--dataset", "wikidata_tekgen", "--split", "test",
+        "--no-mine-hints", "--json"])
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)  # nothing but JSON on stdout
+    assert out[0]["split"] == "test" and out[0]["sentences"] == 33 and "2_music" in res.stderr
 
 
 def test_converts_ontology_to_kgkit_schema():
@@ -43,16 +109,20 @@ def test_converts_ontology_to_kgkit_schema():
     assert onto.relation("performer").range == ()  # no range, not a date: unconstrained
     assert relation_label(onto, "lyricsBy") == "lyrics_by"
     assert onto.conforms("MusicalWork", "lyricsBy", "Human") and not onto.conforms("Human", "lyricsBy", "Human")
+
+
+@pytest.mark.data
+def test_every_real_ontology_converts():
     for ds in ("wikidata_tekgen", "dbpedia_webnlg"):  # every ontology converts to valid identifiers
         for oid in list_ontologies(ds):
             o = to_kgkit_ontology(load_bench_ontology(ds, oid))
             assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) for n in [*o.entity_types, *o.relation_types])
 
 
-def test_loads_splits():
+def test_loads_splits(fixture_data):
     val = load_split("wikidata_tekgen", "2_music", "validation")
-    lines = (sum(1 for _ in open(next(p for p in __import__("pathlib").Path(
-        "/work/shared/datasets/extraction/text2kgbench/data/wikidata_tekgen/validation").glob("ont_2_music_*")))))
+    folder = fixture_data / "extraction" / "text2kgbench" / "data" / "wikidata_tekgen" / "validation"
+    lines = len(next(folder.glob("ont_2_music_*")).read_text(encoding="utf-8").splitlines())
     assert 0 < len(val) < lines  # one line per triple, merged per sentence
     assert any(len(s.triples) > 1 for s in val)
     train = load_split("dbpedia_webnlg", "1_university", "train")
@@ -154,6 +224,7 @@ def test_cli_eval_extraction_with_llm(server, tmp_path):
     assert bad.exit_code == 1 and "unknown dataset" in bad.output
 
 
+@pytest.mark.data
 def test_offline_hints_mined_from_train_feed_the_spacy_extractor(spacy_extractor):
     from kgkit.eval.text2kgbench_ontology import mine_offline_hints
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 
 import pytest
@@ -79,16 +80,50 @@ def test_cli_eval_kgqa_metaqa(data_dir, tmp_path):
         "--train", str(data_dir / "qa_train.txt"), "--tune-fraction", "0", "--save-scorer", str(scorer), "--json",
     ])
     assert res.exit_code == 0, res.output
-    rep = json.loads(res.stdout[res.stdout.index("["):])[0]
+    rep = json.loads(res.stdout)[0]  # nothing but JSON on stdout
     assert rep["questions"] == 6 and rep["hits_at_1"] >= 80.0 and rep["latency_p95_ms"] > 0
+    assert rep["scorer"].startswith("learned, trained on") and "scorer: learned" in res.stderr
     assert scorer.is_file()
+
+
+def test_cli_eval_kgqa_several_files_zero_shot_and_plain_table(data_dir):
+    q, q2 = str(data_dir / "qa_test.txt"), str(data_dir / "qa_train.txt")
+    for args in (["--questions", q, q2], ["--questions", f"{q},{q2}"], ["--questions", q, "--questions", q2]):
+        res = CliRunner().invoke(app, ["eval", "kgqa", "--kb", str(data_dir / "kb.txt"), *args, "--json"])
+        assert res.exit_code == 0, res.output
+        reps = json.loads(res.stdout)
+        assert [Path(r["name"]).name for r in reps] == ["qa_test.txt", "qa_train.txt"]
+        assert reps[0]["scorer"] == "lexical (zero-shot: no --train given)"
+    assert "zero-shot" in res.stderr
+    res = CliRunner().invoke(app, ["eval", "kgqa", "--kb", str(data_dir / "kb.txt"), "--questions", q])
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.stdout.splitlines() if "qa_test.txt" in line)
+    assert "…" not in res.stdout and row.startswith("| ") and f"| {reps[0]['hits_at_1']:.2f} |" in row
+
+
+def test_cli_eval_kgqa_over_a_workdir_graph(tmp_path):
+    from kgkit.store.embedded import FalkorDBStore
+
+    with FalkorDBStore(data_dir=tmp_path / "falkordb") as s:
+        s.write_triples([
+            _triple("Marie Curie", "Person", "bornIn", "Warsaw", "Place", "curie.md", "Marie Curie was born in Warsaw."),
+            _triple("Warsaw", "Place", "locatedIn", "Poland", "Place", "warsaw.md", "Warsaw is in Poland."),
+        ])
+    qf = tmp_path / "q.txt"
+    qf.write_text("where was [Marie Curie] born\tWarsaw\nwhere is [Warsaw] located\tPoland\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["eval", "kgqa", "--workdir", str(tmp_path), "--questions", str(qf), "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)[0]
+    assert rep["questions"] == 2 and rep["hits_at_1"] == 100.0 and rep["scorer"].startswith("lexical")
+    both = CliRunner().invoke(app, ["eval", "kgqa", "--workdir", str(tmp_path), "--kb", str(qf), "--questions", str(qf)])
+    assert both.exit_code == 1 and "not both" in both.stderr
 
 
 def test_cli_eval_kgqa_json_format(data_dir):
     res = CliRunner().invoke(app, ["eval", "kgqa", "--format", "json", "--questions", str(data_dir / "webqsp_small.json"),
                                    "--train", str(data_dir / "webqsp_small.json"), "--tune-fraction", "0", "--json"])
     assert res.exit_code == 0, res.output
-    rep = json.loads(res.stdout[res.stdout.index("["):])[0]
+    rep = json.loads(res.stdout)[0]
     assert rep["questions"] == 4 and rep["hits_at_1"] == 100.0 and rep["retrieval_recall"] == 100.0
 
 
