@@ -167,7 +167,8 @@ def ingest_folder(
         # Unchanged size and mtime of a document that is done and still in the store: no work at all.
         # Skipped (unreadable) and failed files are cheap to look at again, and may have been fixed.
         fresh = e is not None and e.extractor_key == run.key and e.status == "done"
-        if fresh and e.size == f.size and e.mtime_ns == f.mtime_ns and (f.doc_id in run.stored_docs or e.n_chunks == 0):
+        if fresh and e is not None and e.size == f.size and e.mtime_ns == f.mtime_ns and (
+                f.doc_id in run.stored_docs or e.n_chunks == 0):
             report.unchanged += 1
             continue
         todo.append(f)

@@ -125,8 +125,8 @@ def _tables(model: "Model") -> tuple["torch.Tensor", "torch.Tensor", bool]:
         raise ConfigError(f"{type(model).__name__} has no 1-vs-all fast path; use one of {SUPPORTED_MODELS}")
     if not getattr(model, "use_inverse_triples", False):
         raise ConfigError("the model must be built with inverse triples (create_inverse_triples=True)")
-    ent = model.entity_representations[0]._embeddings.weight
-    rel = model.relation_representations[0]._embeddings.weight
+    ent: torch.Tensor = model.entity_representations[0]._embeddings.weight  # type: ignore[union-attr, assignment]
+    rel: torch.Tensor = model.relation_representations[0]._embeddings.weight  # type: ignore[union-attr, assignment]
     return ent, rel, isinstance(model, ComplEx)
 
 
