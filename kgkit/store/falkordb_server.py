@@ -273,7 +273,9 @@ class EmbeddedFalkorServer:
         done, total = info.get("loading_loaded_bytes"), info.get("loading_total_bytes")
         if not total:
             return "progress unknown"
-        return f"{int(done or 0) / 1e6:.1f} of {int(total) / 1e6:.1f} MB read"
+        if not done:  # Redis counts an append-only file's progress in big steps
+            return f"{int(total) / 1e6:.1f} MB to read"
+        return f"{int(done) / 1e6:.1f} of {int(total) / 1e6:.1f} MB read"
 
     # -- compaction -----------------------------------------------------------------------------
     def incr_bytes(self) -> int:

@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_ALLOWED_PROCEDURES: tuple[str, ...] = (
     "db.labels", "db.relationshipTypes", "db.propertyKeys", "db.indexes", "db.constraints",
     "db.schema.*", "db.idx.fulltext.queryNodes", "db.idx.fulltext.queryRelationships",
-    "db.index.fulltext.queryNodes", "db.index.fulltext.queryRelationships",
+    "db.index.fulltext.queryNodes", "db.index.fulltext.queryRelationships", "dbms.components",
 )
 
 #: brackets/parentheses/braces nested deeper than this are refused. FalkorDB 4.16 parses nested

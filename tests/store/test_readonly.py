@@ -146,3 +146,17 @@ def test_neo4j_write_mode_still_runs_admin_free_writes(neo4j_store) -> None:
     neo4j_store.query("CREATE (:Entity {id: 'w'})", write=True)
     with pytest.raises(ReadOnlyQueryError, match="--write"):
         neo4j_store.query("CREATE (:Entity {id: 'x'})")
+
+
+def test_cli_query_refuses_without_write_and_names_the_fix(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from kgkit.cli.main import app
+
+    work = ["--workdir", str(tmp_path / "w")]
+    res = CliRunner().invoke(app, ["query", "LOAD CSV FROM 'http://127.0.0.1:9/x' AS row RETURN row", *work])
+    assert res.exit_code == 1 and "--write" in res.output
+    res = CliRunner().invoke(app, ["query", "UNWIND range(1, 100000000000) AS x RETURN count(x)", *work])
+    assert res.exit_code == 1 and "range()" in res.output
+    res = CliRunner().invoke(app, ["query", "RETURN 'TERMINATE TRANSACTIONS' AS s", "--format", "json", *work])
+    assert res.exit_code == 0 and "TERMINATE TRANSACTIONS" in res.output
