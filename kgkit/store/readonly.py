@@ -1,5 +1,8 @@
 """The read-only query guard: what ``store.query(write=False)`` and ``kgkit query`` refuse.
 
+Schema inspection stays allowed: ``SHOW INDEXES``/``SHOW CONSTRAINTS`` and the procedures of
+:data:`DEFAULT_ALLOWED_PROCEDURES`.
+
 The servers already refuse writes inside a read transaction, but a read transaction can still do
 harm: ``LOAD CSV FROM 'http://...'`` fetches any URL from the server (request forgery),
 administration commands (``TERMINATE TRANSACTIONS``, ``SHOW USERS``, ``CREATE USER`` ...) run on
@@ -55,6 +58,7 @@ _ADMIN_WORDS = {"TERMINATE", "SHOW", "GRANT", "DENY", "REVOKE", "ALTER", "RENAME
 _ADMIN_OBJECTS = {"USER", "USERS", "ROLE", "ROLES", "DATABASE", "DATABASES", "ALIAS", "COMPOSITE",
                   "SERVER", "SERVERS", "INDEX", "CONSTRAINT", "FULLTEXT", "LOOKUP", "RANGE", "TEXT",
                   "POINT", "VECTOR", "OR"}
+_SCHEMA_NOUNS = {"INDEX", "INDEXES", "CONSTRAINT", "CONSTRAINTS"}
 _OPEN, _CLOSE = "([{", ")]}"
 
 
@@ -132,6 +136,8 @@ def check_read_only_query(
                 "read-only queries may not use LOAD CSV (it reads files and URLs from the server); "
                 "rerun with --write (write=True) if you mean it"
             )
+        if word == "SHOW" and _shows_schema(tokens, i):
+            continue
         if word in _ADMIN_WORDS or (word in ("START", "STOP") and nxt in ("DATABASE", "SERVER")) or (
             word == "CREATE" and nxt in _ADMIN_OBJECTS
         ):
@@ -147,6 +153,16 @@ def check_read_only_query(
 
 def _upper(tokens: list[Token], i: int) -> str:
     return tokens[i].text.upper() if 0 <= i < len(tokens) else ""
+
+
+def _shows_schema(tokens: list[Token], i: int) -> bool:
+    """``SHOW [ALL|RANGE|NODE KEY ...] INDEXES|CONSTRAINTS``: schema inspection, like ``db.indexes``."""
+    for tok in tokens[i + 1:i + 6]:
+        if tok.kind != "word":
+            return False
+        if tok.text.upper() in _SCHEMA_NOUNS:
+            return True
+    return False
 
 
 def _is_name_position(tokens: list[Token], i: int) -> bool:
