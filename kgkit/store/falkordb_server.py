@@ -198,7 +198,7 @@ class EmbeddedFalkorServer:
             pid = self.pid()
             if pid is not None and self._probe() != "down":
                 self._wait_ready(pid)
-                if self.lease_file.exists() and self.lease_file.read_text().strip() != _DETACHED and self.owner_pid() is None:
+                if self._is_orphan():
                     log.info("adopting the FalkorDB server %s of %s: its owner is gone", pid, self.data_dir)
                     self._take_lease()
                 return
@@ -230,6 +230,14 @@ class EmbeddedFalkorServer:
             self._take_lease()
         else:
             self.lease_file.write_text(_DETACHED)
+
+    def _is_orphan(self) -> bool:
+        """No live owner: the lease names a dead process, or is missing (a server of an older kgkit)."""
+        try:
+            lease = self.lease_file.read_text().strip()
+        except FileNotFoundError:
+            return True
+        return lease != _DETACHED and self.owner_pid() is None
 
     def _take_lease(self) -> None:
         self.lease_file.write_text(str(os.getpid()))
