@@ -4,11 +4,12 @@ Durability and open time:
     The server runs with the append-only file on and ``fsync`` after every write, so an
     acknowledged write survives ``kill -9``. The AOF is Redis' multi-part kind with an RDB
     preamble: a binary snapshot (the *base*) plus the commands written since (the *incr* part).
-    Loading a snapshot is fast (~1 s for a 30 MB graph); replaying the same graph as Cypher
-    commands took minutes. So the server rewrites the AOF into a fresh snapshot by itself once the
-    incr part grows past 10% of the base (``auto-aof-rewrite-*``), kgkit rewrites it when it closes a store
-    whose incr part is bigger than ``compact_min_bytes`` (:meth:`compact`), and an open that found
-    a long incr part (left by a crash) starts a background rewrite for the next open.
+    Loading a snapshot is fast (100k facts, 23 MB: about 2.5 s to open here); replaying the same
+    writes as commands is not (10k facts, 7 MB: 71-93 s; see benchmarks/results/store_open.md). So
+    the server rewrites the AOF into a fresh snapshot by itself once the incr part grows past 10% of
+    the base (``auto-aof-rewrite-*``), kgkit rewrites it when it closes a store whose incr part is
+    bigger than ``compact_min_bytes`` (:meth:`compact`), and an open that found a long incr part
+    (left by a crash) starts a background rewrite for the next open.
 
 Waiting:
     A starting server answers ``LOADING`` while it reads its files. kgkit waits on that state
@@ -22,7 +23,9 @@ No orphans:
     process exits (``PR_SET_PDEATHSIG``; Redis flushes and exits on SIGTERM). The data folder holds a
     lease (``owner.pid``); a run that finds a live server whose owner is gone adopts it (and stops it
     when done) instead of starting a second one, so even a server that outlived its owner on another
-    platform is cleaned by the next run.
+    platform is cleaned by the next run. Limits: the watchdog is only set when the store is opened
+    from the main thread (the kernel ties it to the forking thread), and a second process attached
+    to the server loses it when the owner exits (its next open starts a new one).
 """
 
 from __future__ import annotations
