@@ -226,7 +226,7 @@ class EmbeddedFalkorServer:
             "--auto-aof-rewrite-min-size", "256kb", "--save", "", "--daemonize", "no",
             "--pidfile", str(self.pid_file), "--logfile", str(self.log_file),
             "--loadmodule", module, "QUERY_MEM_CAPACITY", str(self.query_mem_capacity),
-            "DELAY_INDEXING", "yes" if self._replay_bytes() <= _DELAY_INDEXING_MAX_REPLAY else "no",
+            "DELAY_INDEXING", "yes" if self.incr_bytes() <= _DELAY_INDEXING_MAX_REPLAY else "no",
         ]
         preexec = _die_with_parent(os.getpid()) if self.watch_owner else None
         # A session of its own: Ctrl-C in the terminal stops kgkit, and kgkit stops the server.
@@ -245,10 +245,6 @@ class EmbeddedFalkorServer:
         except FileNotFoundError:
             return True
         return lease != _DETACHED and self.owner_pid() is None
-
-    def _replay_bytes(self) -> int:
-        """Bytes of append-only file after the snapshot, i.e. commands the next start replays."""
-        return sum(f.stat().st_size for f in (self.data_dir / "appendonlydir").glob("*.incr.aof"))
 
     def _take_lease(self) -> None:
         self.lease_file.write_text(str(os.getpid()))
@@ -298,34 +294,63 @@ class EmbeddedFalkorServer:
 
     # -- compaction -----------------------------------------------------------------------------
     def incr_bytes(self) -> int:
-        """Bytes of AOF written since the last snapshot (what the next open has to replay)."""
-        info = self.persistence()
-        return max(int(info.get("aof_current_size", 0)) - int(info.get("aof_base_size", 0)), 0)
+        """Bytes of AOF written since the last snapshot (what the next open has to replay).
 
-    def compact(self, *, timeout: float = 600.0) -> bool:
-        """Rewrite the AOF into a fresh snapshot and wait for it; False if it did not finish."""
+        Read from the files the manifest names (every write is fsynced, so they are current). INFO's
+        ``aof_base_size`` is no help: after a rewrite it counts the writes made while it ran.
+        """
+        folder = self.data_dir / "appendonlydir"
+        try:
+            lines = (folder / "appendonly.aof.manifest").read_text().splitlines()
+        except FileNotFoundError:
+            return 0
+        total = 0
+        for line in lines:  # "file appendonly.aof.3.incr.aof seq 3 type i ..."
+            fields = line.split()
+            entry = dict(zip(fields[::2], fields[1::2]))
+            if entry.get("type") == "i" and "file" in entry:
+                with contextlib.suppress(FileNotFoundError):
+                    total += (folder / entry["file"]).stat().st_size
+        return total
+
+    def compact(self, *, timeout: float = 600.0, only_if_larger_than: int = 0) -> bool:
+        """Rewrite the AOF into a fresh snapshot and wait for it; False if it did not finish.
+
+        A rewrite already running is waited for first: its snapshot misses the writes made since it
+        began (and stopping the server would kill it). Then, if the part written since the last
+        snapshot is larger than ``only_if_larger_than`` bytes, a new rewrite runs.
+        """
         import redis
 
+        deadline = time.monotonic() + timeout
         client = self._client(timeout=10)
         try:
+            if not self._rewrites_done(client, deadline):
+                return False
+            if self.incr_bytes() <= only_if_larger_than:
+                return True
             try:
                 client.bgrewriteaof()
             except redis.exceptions.ResponseError as err:
                 if "already in progress" not in str(err):
                     log.warning("cannot compact the FalkorDB append-only file of %s: %s", self.data_dir, err)
                     return False
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                info = client.info("persistence")
-                if not int(info.get("aof_rewrite_in_progress", 0)) and not int(info.get("aof_rewrite_scheduled", 0)):
-                    ok = info.get("aof_last_bgrewrite_status") == "ok"
-                    if not ok:
-                        log.warning("compacting %s failed; see %s", self.data_dir, self.log_file)
-                    return ok
-                time.sleep(0.05)
+            if not self._rewrites_done(client, deadline):
+                return False
+            ok = client.info("persistence").get("aof_last_bgrewrite_status") == "ok"
         finally:
             client.close()
-        log.warning("compacting %s did not finish within %.0fs; it goes on in the background", self.data_dir, timeout)
+        if not ok:
+            log.warning("compacting %s failed; see %s", self.data_dir, self.log_file)
+        return ok
+
+    def _rewrites_done(self, client: Any, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            info = client.info("persistence")
+            if not int(info.get("aof_rewrite_in_progress", 0)) and not int(info.get("aof_rewrite_scheduled", 0)):
+                return True
+            time.sleep(0.05)
+        log.warning("compacting %s did not finish in time; it goes on in the background", self.data_dir)
         return False
 
     def _compact_in_background_if_large(self) -> None:
@@ -350,8 +375,7 @@ class EmbeddedFalkorServer:
             return
         if compact:
             try:
-                if self.incr_bytes() > self.compact_min_bytes:
-                    self.compact()
+                self.compact(only_if_larger_than=self.compact_min_bytes)
             except (redis.exceptions.RedisError, OSError) as err:  # stopping matters more
                 log.warning("could not compact %s before stopping: %s", self.data_dir, err)
         with contextlib.suppress(ProcessLookupError):

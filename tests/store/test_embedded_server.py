@@ -57,9 +57,9 @@ def write_uncompacted(data: Path, n: int) -> None:
 def test_close_compacts_the_aof_so_the_next_open_loads_a_snapshot(tmp_path: Path) -> None:
     data = tmp_path / "db"
     write_uncompacted(data, 300)
+    assert EmbeddedFalkorServer(data).incr_bytes() > EmbeddedFalkorServer(data).compact_min_bytes
     store = FalkorDBStore(data_dir=data)
     store.open()  # replays the commands once
-    assert store.server.incr_bytes() > store.server.compact_min_bytes
     store.close()  # and compacts
     with FalkorDBStore(data_dir=data) as again:
         assert again.stats().facts == 300
