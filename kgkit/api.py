@@ -102,7 +102,12 @@ class KnowledgeGraph:
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            kwargs = {**self.config.extractor_kwargs(), **self.extractor_overrides}
+            kwargs = self.config.extractor_kwargs()
+            if self.config.extractor["name"] == "llm":  # KGKIT_LLM_* override the pipeline file
+                from kgkit.llm.client import env_overrides
+
+                kwargs.update(env_overrides())
+            kwargs.update(self.extractor_overrides)
             try:
                 self._extractor = make_extractor(str(self.config.extractor["name"]), ontology=self.ontology, **kwargs)
             except TypeError as err:

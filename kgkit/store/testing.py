@@ -228,6 +228,11 @@ def check_read_only_query(store: GraphStore) -> None:
     before = _counts(store)
     for stmt in ("CREATE (:Intruder {x: 1})", "MATCH (n) DETACH DELETE n", "MATCH (n:Entity) SET n.hacked = true"):
         _raises(ReadOnlyQueryError, store.query, stmt)
+    # and what a read transaction could still do (kgkit.store.readonly): refused before the server sees it
+    for stmt in ("LOAD CSV FROM 'http://127.0.0.1:9/x.csv' AS r RETURN r", "TERMINATE TRANSACTIONS 'tx-1'",
+                 "CALL dbms.killQuery('q-1')", "SHOW USERS"):
+        _raises(ReadOnlyQueryError, store.query, stmt)
+    assert store.query("RETURN 'LOAD CSV; TERMINATE TRANSACTIONS' AS s") == [{"s": "LOAD CSV; TERMINATE TRANSACTIONS"}]
     assert _counts(store) == before
     assert store.query("MATCH (n) WHERE n.hacked = true RETURN n") == []
     store.query("CREATE (:Scratch {x: $x})", {"x": 1}, write=True)

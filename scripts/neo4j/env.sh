@@ -13,6 +13,9 @@ NEO4J_DIR="${NEO4J_DIR:-$KGKIT_REPO/.neo4j/server}"
 NEO4J_LIB="${NEO4J_LIB:-$KGKIT_REPO/.neo4j/lib}"
 NEO4J_HEAP="${NEO4J_HEAP:-1g}"
 NEO4J_PAGECACHE="${NEO4J_PAGECACHE:-512m}"
+# Memory one transaction may use (db.memory.transaction.max): a runaway read is stopped with an error
+# instead of exhausting the heap; kgkit's write batches need a few MB.
+NEO4J_TX_MEMORY="${NEO4J_TX_MEMORY:-512m}"
 NEO4J_START_TIMEOUT="${NEO4J_START_TIMEOUT:-120}"
 JAVA="${JAVA:-java}"
 NEO4J_PID_FILE="$NEO4J_DIR/run/neo4j.pid"

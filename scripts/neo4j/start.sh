@@ -37,6 +37,7 @@ server.directories.plugins=$NEO4J_DIR/plugins
 server.directories.import=$NEO4J_DIR/import
 server.memory.pagecache.size=$NEO4J_PAGECACHE
 dbms.usage_report.enabled=false
+db.memory.transaction.max=$NEO4J_TX_MEMORY
 # A development/test server: small, not preallocated transaction log files (default 256M each).
 db.tx_log.rotation.retention_policy=256M size
 db.tx_log.rotation.size=64M
