@@ -53,7 +53,7 @@ def test_label_writes_examples_quarantines_faults_and_resumes_without_new_calls(
         assert rep["sampled"] == 5 and rep["labelled"] == 4 and rep["quarantined"] == 1 and rep["triples"] == 4
         calls = len(server.requests)
         quarantined = [json.loads(x) for x in (tmp_path / "examples.jsonl.quarantine.jsonl").read_text().splitlines()]
-        assert len(quarantined) == 1 and quarantined[0]["document"] == "bad.txt" and quarantined[0]["reason"]
+        assert len(quarantined) == 1 and quarantined[0]["document"].endswith("bad.txt") and quarantined[0]["reason"]
         again = json.loads(runner.invoke(app, args).output)
         assert again["already_done"] == 5 and again["labelled"] == 0
         assert len(server.requests) == calls, "a resumed run must not call the teacher again"
