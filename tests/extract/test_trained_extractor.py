@@ -89,7 +89,7 @@ def test_text2kgbench_rows_and_labels_are_accepted(tmp_path: Path) -> None:
             {"id": "b", "sent": "Up was directed by Pete Docter.", "sub_label": "Up", "rel_label": "worksFor", "obj_label": "Pixar"}]
     f.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     ex = read_examples(f, load_training_ontology("default"))
-    assert len(ex) == 1 and ex[0].ontology == "1_movie"
+    assert len(ex) == 1 and ex[0].ontology == "ont_1_movie"
     assert ex[0].triples == (("Up", "bornIn", "Pete Docter"), ("Up", "worksFor", "Pixar"))
 
 

@@ -54,7 +54,7 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     if rows.feats:
         logits = model.logits(rows.feats)
         y = torch.tensor([cls.get(r, len(cls) - 1) for r in rows.labels])
-        model.temperature = min((0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0), key=lambda t: _nll(model, logits, y, t))
+        model.temperature = min((0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0), key=lambda t: _nll(model, logits, y, t))
     preds = [model.predict_doc(doc, threshold=0.05) for doc in docs]
     gold = [{fact_key(*t) for t in ex.triples} for ex in examples]
     n_gold = sum(len(g) for g in gold)

@@ -111,11 +111,11 @@ def read_examples(paths: Path | str | Sequence[Path | str], ontology: Ontology) 
 
 
 def _bench_ontology_id(filename: str) -> str:
-    """``ont_3_airport_train.jsonl`` -> ``3_airport`` (Text2KGBench naming), else ``""``."""
+    """``ont_3_airport_train.jsonl`` -> ``ont_3_airport`` (the benchmark ontology's id), else ``""``."""
     if not filename.startswith("ont_"):
         return ""
     parts = filename[len("ont_"):].rsplit(".", 1)[0].split("_")
-    return "_".join(parts[:2]) if len(parts) >= 3 else ""
+    return "ont_" + "_".join(parts[:2]) if len(parts) >= 3 else ""
 
 
 def _expand(paths: Path | str | Sequence[Path | str], pattern: str) -> list[Path]:

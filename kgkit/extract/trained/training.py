@@ -182,7 +182,7 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     nlp = nlp or load_spacy(config.spacy_model)
     docs = list(nlp.pipe((ex.text for ex in examples), batch_size=128))
     say(f"parsed {len(docs)} examples in {time.perf_counter() - t0:.1f}s")
-    held = [int(stable_hash(ex.text, length=8), 16) % config.holdout_every == 0 for ex in examples] \
+    held = [int(stable_hash("held-back", ex.text, length=8), 16) % config.holdout_every == 0 for ex in examples] \
         if len(examples) >= 2 * config.holdout_every else [False] * len(examples)
     fit_i = [i for i, h in enumerate(held) if not h]
     held_i = [i for i, h in enumerate(held) if h]
