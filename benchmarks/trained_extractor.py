@@ -45,10 +45,11 @@ def split(dataset: str, data: str | None) -> tuple[list, list]:
     d = dataset_dir(dataset, data)
     onto = load_training_ontology(d / "ontologies")
     if dataset == "dbpedia_webnlg":
-        rows = read_examples(d / "train", onto)
-        held = [int(stable_hash(e.text, length=8), 16) % HOLDOUT_MOD == 0 for e in rows]
-        return [e for e, h in zip(rows, held) if not h], [e for e, h in zip(rows, held) if h]
-    return read_examples(d / "train", onto), read_examples(d / "validation", onto)
+        rows = read_examples(d / "train", onto, skip_unknown=True)
+        kept = read_examples(d / "train", onto, unknown_relations="keep")  # scored with every gold fact
+        held = [int(stable_hash(e.text, length=8), 16) % HOLDOUT_MOD == 0 for e in kept]
+        return [e for e in rows if int(stable_hash(e.text, length=8), 16) % HOLDOUT_MOD != 0], [e for e, h in zip(kept, held) if h]
+    return read_examples(d / "train", onto, skip_unknown=True), read_examples(d / "validation", onto, unknown_relations="keep")
 
 
 def train_child(dataset: str, data: str | None, out: str, epochs: int) -> None:

@@ -27,6 +27,7 @@ def train_cmd(
     epochs: int = typer.Option(12, "--epochs", help="Training epochs over the example pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     exclude_texts: Optional[Path] = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
+    skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),
 ) -> None:
     """Learn an extractor from examples; the model folder works in a pipeline as `extractor: {name: trained, model: DIR}`."""
@@ -35,7 +36,7 @@ def train_cmd(
 
     try:
         onto = load_training_ontology(ontology)
-        rows = read_examples(examples, onto)
+        rows = read_examples(examples, onto, skip_unknown=skip_unknown)
         if exclude_texts is not None:
             rows = drop_examples_in(rows, exclude_texts)
         log = None if json_out else (lambda msg: console.print(f"[dim]{msg}[/]"))
@@ -56,6 +57,7 @@ def train_cmd(
 def evaluate_cmd(
     model: Path = typer.Argument(..., help="Model folder from `kgkit extract train`."),
     examples: List[Path] = typer.Argument(..., help="JSONL example files or folders to score on."),
+    skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Score gold triples whose relation is not in the ontology as misses instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
 ) -> None:
     """Score a model on examples with Text2KGBench's metrics (P, R, F1, conformance, hallucination)."""
@@ -63,7 +65,7 @@ def evaluate_cmd(
 
     try:
         m = TrainedModel.load(model)
-        rows = read_examples(examples, m.ontology)
+        rows = read_examples(examples, m.ontology, unknown_relations="keep" if skip_unknown else "raise")
         result = evaluate_model(m, rows)
     except KgkitError as err:
         fail(str(err))

@@ -52,7 +52,7 @@ def relation_resolver(ontology: Ontology) -> dict[str, str]:
     return out
 
 
-def _parse_row(row: object, where: str, resolve: dict[str, str]) -> tuple[str, list[tuple[str, str, str]], str]:
+def _parse_row(row: object, where: str, resolve: dict[str, str], unknown: str = "raise") -> tuple[str, list[tuple[str, str, str]], str]:
     if not isinstance(row, dict):
         raise ExampleFileError(f"{where}: expected a JSON object with 'text' and 'triples'")
     text = row.get("text", row.get("sent"))
@@ -72,6 +72,10 @@ def _parse_row(row: object, where: str, resolve: dict[str, str]) -> tuple[str, l
             raise ExampleFileError(f"{where}: triple {k} needs non-empty string fields 'sub', 'rel' and 'obj'")
         rel = t["rel"].strip()
         name = resolve.get(rel) or resolve.get(rel.lower())
+        if name is None and unknown == "skip":
+            continue
+        if name is None and unknown == "keep":
+            name = rel  # scoring only: a gold fact no model of this ontology can produce
         if name is None:
             raise ExampleFileError(
                 f"{where}: relation {rel!r} is not in the ontology; add it to the ontology (--ontology) or fix the example"
@@ -80,14 +84,19 @@ def _parse_row(row: object, where: str, resolve: dict[str, str]) -> tuple[str, l
     return text, triples, str(row.get("id", ""))
 
 
-def read_examples(paths: Path | str | Sequence[Path | str], ontology: Ontology) -> list[Example]:
+def read_examples(paths: Path | str | Sequence[Path | str], ontology: Ontology, *, skip_unknown: bool = False,
+                  unknown_relations: str | None = None) -> list[Example]:
     """Read example files (JSONL; a folder means every ``*.jsonl`` in it) against ``ontology``.
+
+    A triple whose relation is not in the ontology raises, unless ``skip_unknown`` (drop it; real
+    benchmark files contain a few) or ``unknown_relations="keep"`` (keep its label, for scoring).
 
     Raises:
         ExampleFileError: a missing file, malformed JSON, empty text, an unknown relation (file:line).
     """
     files = _expand(paths, "*.jsonl")
     resolve = relation_resolver(ontology)
+    unknown = unknown_relations or ("skip" if skip_unknown else "raise")
     merged: dict[str, tuple[str, list[tuple[str, str, str]], str]] = {}
     for f in files:
         onto_id = _bench_ontology_id(f.name)
@@ -100,7 +109,7 @@ def read_examples(paths: Path | str | Sequence[Path | str], ontology: Ontology) 
                     row = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise ExampleFileError(f"{where}: malformed JSON ({err.msg} at column {err.colno})") from err
-                text, triples, rid = _parse_row(row, where, resolve)
+                text, triples, rid = _parse_row(row, where, resolve, unknown)
                 entry = merged.setdefault(text, (rid or where, [], onto_id))
                 for t in triples:
                     if t not in entry[1]:

@@ -20,7 +20,7 @@ _NUM = re.compile(r"^[-−–]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−–]?\d+(?:\.
 _MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December"]
 _ORDINAL = re.compile(r"(\d)(st|nd|rd|th)\b")
-FORMATS = ("iso", "dmy", "float", "int", "quoted", "plain")
+FORMATS = ("iso", "dmy", "float", "int", "unit:<unit>", "quoted", "plain")
 
 
 def number_value(text: str) -> float | None:
@@ -56,8 +56,13 @@ def value_keys(text: str) -> set[str]:
     return keys
 
 
+_UNIT = re.compile(r"^[-−]?\d+(?:\.\d+)? \(([^()]+)\)$")
+
+
 def _format_of(value: str) -> str:
     v = value.strip()
+    if m := _UNIT.match(v):
+        return f"unit:{m[1]}"  # DBpedia writes measures as "155.0 (kelvins)"
     if v.startswith('"') and v.endswith('"') and len(v) > 1:
         return "quoted"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
@@ -90,6 +95,9 @@ def format_value(surface: str, fmt: str) -> str:
             return d
         y, m, dd = (d.split("-") + ["01", "01"])[:3]
         return f"{int(dd):02d} {_MONTH_NAMES[int(m) - 1]} {y}"
+    if fmt.startswith("unit:"):
+        n = number_value(s)
+        return s if n is None else f"{format_value(s, 'float')} ({fmt[5:]})"
     if fmt in ("float", "int"):
         n = number_value(s)
         if n is None:

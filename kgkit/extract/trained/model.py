@@ -164,7 +164,7 @@ class TrainedModel:
         fmt = self.formats.get(relation, "plain")
         if fmt in ("iso", "dmy") and date_value(tail.surface) is not None:
             return format_value(tail.surface, fmt)
-        if fmt in ("float", "int") and number_value(tail.surface) is not None:
+        if (fmt in ("float", "int") or fmt.startswith("unit:")) and number_value(tail.surface) is not None:
             return format_value(tail.surface, fmt)
         if fmt == "quoted":
             return format_value(r.canonical, fmt)
