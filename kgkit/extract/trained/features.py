@@ -31,9 +31,17 @@ def _lemmas(doc: Any) -> list[str]:
     return lem
 
 
+def _ancestors(doc: Any, tok: Any) -> list[Any]:
+    cache = doc.user_data.setdefault("kgkit_up", {})
+    up = cache.get(tok.i)
+    if up is None:
+        up = cache[tok.i] = [tok] + list(tok.ancestors)
+    return up
+
+
 def _path(doc: Any, a: Any, b: Any) -> tuple[list[str], list[str]] | None:
-    up_a = [a] + list(a.ancestors)
-    up_b = [b] + list(b.ancestors)
+    up_a = _ancestors(doc, a)
+    up_b = _ancestors(doc, b)
     ids_b = {t.i: k for k, t in enumerate(up_b)}
     k_a = next((k for k, t in enumerate(up_a) if t.i in ids_b), None)
     if k_a is None:
@@ -45,6 +53,13 @@ def _path(doc: Any, a: Any, b: Any) -> tuple[list[str], list[str]] | None:
 
 
 def _kind(m: Mention, gaz: Gazetteer, prefix: str) -> list[str]:
+    cache = m.__dict__.setdefault("_feats", {})
+    if prefix not in cache:
+        cache[prefix] = _kind_uncached(m, gaz, prefix)
+    return cache[prefix]
+
+
+def _kind_uncached(m: Mention, gaz: Gazetteer, prefix: str) -> list[str]:
     k = m.kind.split(":")[0] if m.kind.startswith("ent:") else m.kind
     feats = [f"{prefix}k={m.kind}", f"{prefix}kk={k}"]
     r = m.resolved
@@ -60,14 +75,20 @@ def _kind(m: Mention, gaz: Gazetteer, prefix: str) -> list[str]:
     return feats
 
 
+def _root(doc: Any, m: Mention) -> Any:
+    r = m.__dict__.get("_root")
+    if r is None:
+        r = m.__dict__["_root"] = doc[m.start:m.end].root
+    return r
+
+
 def pair_features(doc: Any, h: Mention, t: Mention, gaz: Gazetteer) -> list[str]:
     """Feature strings of the ordered pair ``(h, t)`` (head = candidate subject)."""
     fwd = h.start < t.start
     d = "F" if fwd else "B"
     a, b = (h, t) if fwd else (t, h)
-    feats = [f"dir={d}"] + _kind(h, gaz, "h") + _kind(t, gaz, "t")
-    hk, tk = feats[2], feats[2 + len(_kind(h, gaz, "h"))]  # fine-grained kinds
-    feats.append(f"{d}|{hk}|{tk}")
+    hf, tf = _kind(h, gaz, "h"), _kind(t, gaz, "t")
+    feats = [f"dir={d}", *hf, *tf, f"{d}|{hf[0]}|{tf[0]}"]  # [0]: the fine-grained kinds
     lemmas = _lemmas(doc)
     n = max(0, b.start - a.end)
     feats.append(f"dist={n if n < 6 else 6 + n // 4}")
@@ -88,7 +109,7 @@ def pair_features(doc: Any, h: Mention, t: Mention, gaz: Gazetteer) -> list[str]
             feats.append(f"pre{k}={lemmas[a.start - k]}")
         if b.end + k - 1 < len(doc):
             feats.append(f"post{k}={lemmas[b.end + k - 1]}")
-    p = _path(doc, doc[h.start:h.end].root, doc[t.start:t.end].root)
+    p = _path(doc, _root(doc, h), _root(doc, t))
     if p is not None:
         words, deps = p
         if len(words) <= 6:

@@ -176,7 +176,11 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
         sp = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
         if sp is not None:
             add(sp.start, sp.end, "quote")
-    out = [_make(doc, s, e, kind, gaz) for (s, e), kind in spans.items()]
+    named = [(s, e) for (s, e), k in spans.items() if k != "chunk"]
+    # a noun chunk around a name adds nothing but pairs to score ("the city of Abilene" vs "Abilene")
+    keep = {se: k for se, k in spans.items()
+            if k != "chunk" or not any(s < se[1] and se[0] < e for s, e in named)}
+    out = [_make(doc, s, e, kind, gaz) for (s, e), kind in keep.items()]
     out.extend(_pronouns(doc, out))
     out.sort(key=lambda m: (m.start, -m.end))
     return out
