@@ -122,3 +122,21 @@ def test_pipeline_with_only_a_trained_extractor_ingests(model_dir: Path, tmp_pat
         assert json.loads(again.output)["unchanged"] == 1
     finally:
         EmbeddedFalkorServer(work / "falkordb").stop()
+
+
+def _bench_dir() -> Path | None:
+    from kgkit.datasets import data_root
+
+    d = data_root() / "extraction" / "text2kgbench" / "data" / "dbpedia_webnlg"
+    return d if d.is_dir() else None
+
+
+@pytest.mark.skipif(_bench_dir() is None, reason="Text2KGBench not found (set KGKIT_DATA to the datasets folder)")
+def test_text2kgbench_folders_read_as_they_are() -> None:
+    d = _bench_dir()
+    assert d is not None
+    onto = load_training_ontology(d / "ontologies")
+    assert len(onto.extra["text2kgbench"]["members"]) == 19
+    rows = read_examples(d / "train" / "ont_3_airport_train.jsonl", onto)
+    assert len(rows) > 100 and all(ex.ontology == "ont_3_airport" for ex in rows)
+    assert {r for ex in rows for _, r, _ in ex.triples} <= set(onto.extra["text2kgbench"]["members"]["ont_3_airport"])
