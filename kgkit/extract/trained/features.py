@@ -15,6 +15,7 @@ from kgkit.extract.trained.mentions import Gazetteer, Mention
 __all__ = ["pair_features"]
 
 _MAX_BETWEEN = 10
+_FUNCTION = {"the", "a", "an", "be", "and", "or", "of", "in", "to", "'s", "which", "who", "that", "it", "its", "by", "at", "as"}
 
 
 def _lem(t: Any) -> str:
@@ -109,6 +110,9 @@ def pair_features(doc: Any, h: Mention, t: Mention, gaz: Gazetteer) -> list[str]
             feats.append(f"pre{k}={lemmas[a.start - k]}")
         if b.end + k - 1 < len(doc):
             feats.append(f"post{k}={lemmas[b.end + k - 1]}")
+    # a wider window: "The wheelbase of X is Y" names the relation before both mentions
+    feats.extend(f"{d}|win<{w}" for w in lemmas[max(0, a.start - 5):a.start] if w.isalpha() and w not in _FUNCTION)
+    feats.extend(f"{d}|win>{w}" for w in lemmas[b.end:b.end + 4] if w.isalpha() and w not in _FUNCTION)
     p = _path(doc, _root(doc, h), _root(doc, t))
     if p is not None:
         words, deps = p

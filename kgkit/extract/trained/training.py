@@ -37,7 +37,7 @@ __all__ = ["TrainConfig", "train_model", "load_spacy", "gold_keys", "learn_gazet
 class TrainConfig:
     """Settings of :func:`train_model` (the CLI options of ``kgkit extract train``)."""
 
-    epochs: int = 6
+    epochs: int = 8
     dim: int = 96
     hidden: int = 128
     lr: float = 0.01
