@@ -114,9 +114,9 @@ class Mention:
         """Keys that identify what this mention names (for matching gold names in training)."""
         m = self.resolved
         keys = {surface_key(m.canonical), surface_key(m.surface)}
-        for k in (number_value(m.surface), ):
-            if k is not None:
-                keys.add(f"num:{k:g}")
+        n = number_value(m.surface)
+        if n is not None:
+            keys.add(f"num:{n:g}")
         d = date_value(m.surface) if m.kind in ("date", "num", "ent:DATE") or any(ch.isdigit() for ch in m.surface) else None
         if d is not None:
             keys.add(f"date:{d}")

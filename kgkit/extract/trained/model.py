@@ -5,7 +5,13 @@ must run at least half as fast as the spaCy extractor and train in minutes. The 
 anyway for mentions, so the classifier reuses it: hashed-vocabulary sparse features of each ordered
 mention pair (words between, dependency path, mention kinds and known types) feed a fastText-style
 bag-of-features embedding, one hidden layer and a softmax over the ontology's relations plus "none".
-Training is seconds to minutes; scoring a chunk costs less than parsing it.
+Training is seconds to minutes; scoring a chunk costs less than parsing it. (A fine-tuned MiniLM with
+entity markers was the suggested alternative; one encoder pass per sentence costs more than the whole
+spaCy parse on these machines, which would break the speed goal, so it was not the first choice.)
+
+Decoding keeps, for each ordered pair, its best two relations above the threshold (a pair often
+holds two facts: ``country`` and ``location``), merges duplicates, and scores a fact restated in
+several sentences of a chunk by noisy-or over those sentences.
 
 A model folder holds ``model.json`` (version, ontology name, training-data hash, metrics, threshold,
 temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``vocab.json`` and
@@ -28,7 +34,7 @@ from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
-__all__ = ["MODEL_VERSION", "PairScorer", "TrainedModel", "Prediction", "candidate_pairs", "ModelFolderError",
+__all__ = ["MODEL_VERSION", "make_scorer", "TrainedModel", "Prediction", "candidate_pairs", "ModelFolderError",
            "fingerprint_of", "read_fingerprint"]
 
 MODEL_VERSION = "1"
@@ -51,7 +57,7 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int) -> Any:
     torch = _torch()
     nn = torch.nn
 
-    class PairScorer(nn.Module):
+    class PairScorer(nn.Module):  # defined here so that importing this module does not import torch
         def __init__(self) -> None:
             super().__init__()
             self.emb = nn.EmbeddingBag(n_features + 1, dim, mode="sum", padding_idx=n_features, sparse=True)
@@ -65,9 +71,6 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int) -> Any:
             return self.out(self.drop(torch.relu(self.hidden(self.drop(x)))))
 
     return PairScorer()
-
-
-PairScorer = make_scorer  # the factory is the public name for the network
 
 
 def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400) -> list[tuple[int, int]]:
