@@ -49,6 +49,8 @@ def name_variants(name: str) -> list[str]:
     if "," in no_paren:
         out.append(no_paren.split(",", 1)[0].strip())
     out.append(no_paren.replace(".", "").strip())
+    if base.lower().startswith("the "):
+        out.append(base[4:])  # mentions drop a leading article: "The Secret Life of Pets" -> "Secret Life of Pets"
     return [v for v in dict.fromkeys(out) if v]
 
 
@@ -166,6 +168,7 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
         else:
             add(s, e, kind)
     _add_propn_runs(doc, add)
+    _add_sentence_subjects(doc, add)
     for nc in doc.noun_chunks:
         s, e = _clean(nc)
         add(s, e, "chunk")
@@ -192,6 +195,28 @@ def _add_literal_parts(doc: Any, s: int, e: int, kind: str, add: Any) -> None:
     for t in doc[s:e]:
         if number_value(t.text) is not None and e - s > 1:
             add(t.i, t.i + 1, "num")
+
+
+def _add_sentence_subjects(doc: Any, add: Any) -> None:
+    """The subject phrase of each sentence's main verb, when it is a capitalised name-like phrase.
+
+    Titles are often not entities to spaCy ("For Lack of a Better Name was ...", "Closing the Ring is
+    ..."); the whole subject, cut before a parenthesis or comma, is their most likely span.
+    """
+    for sent in doc.sents:
+        root = sent.root
+        subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subj is None:
+            continue
+        s, e = subj.left_edge.i, subj.right_edge.i + 1
+        for k in range(s, e):
+            if doc[k].text in ("(", ",", "—", "–"):
+                e = k
+                break
+        if doc[s].lower_ in ("the", "a", "an"):
+            s += 1
+        if s < e <= s + 12 and doc[s].text[:1].isupper() and doc[s].pos_ != "PRON":
+            add(s, e, "subj")
 
 
 def _add_propn_runs(doc: Any, add: Any) -> None:
