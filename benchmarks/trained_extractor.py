@@ -113,7 +113,7 @@ def render(results: dict, epochs: int) -> str:
     for ds, r in results.items():
         h = r["training"]["metrics"].get("heldout", {})
         table = ", ".join(f"{b['bin']:.1f}: {b['n']} / {b['confidence']:.2f} / {b['accuracy']:.2f}" for b in h.get("reliability", []))
-        lines.append(f"- {ds}: threshold {h.get('threshold')}, temperature {h.get('temperature')}, held-back F1 "
+        lines.append(f"- {ds}: threshold {h.get('threshold')}, temperature {h.get('temperature')}, held-back micro-F1 of facts "
                      f"{h.get('f1')}, **ECE {h.get('ece')}**; {table}")
     lines += ["", "Per ontology F1:", ""]
     for ds, r in results.items():
