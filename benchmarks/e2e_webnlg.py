@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 from kgkit.datasets import data_root  # noqa: E402
 
 
-def train_in_child(train_files: Path, onto_dir: Path, docs: Path, row_ids: Path, out: Path, epochs: int) -> dict:
+def train_in_child(train_files: Path, onto_dir: Path, docs: Path, row_ids: Path, out: Path, epochs: int,
+                   folds: int = 5) -> dict:
     """Train in a child process so its peak memory is the training's own."""
     code = f"""
 import json, resource, sys, time
@@ -50,7 +51,7 @@ n_all = len(rows)
 ids = set(open({str(row_ids)!r}).read().split())
 rows = [r for r in rows if r.id not in ids]
 rows = drop_examples_in(rows, {str(docs)!r})
-m = train_model(rows, onto, TrainConfig(epochs={epochs}))
+m = train_model(rows, onto, TrainConfig(epochs={epochs}, gazetteer_folds={folds}))
 m.save({str(out)!r})
 print(json.dumps({{"examples_all": n_all, "examples_used": len(rows), "seconds": round(time.perf_counter() - t0, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -125,6 +126,7 @@ def main() -> None:
     ap.add_argument("--data", default=None)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--out", default=str(HERE / "results" / "e2e.md"))
+    ap.add_argument("--gazetteer-folds", type=int, default=5)
     ap.add_argument("--extra-thresholds", default="0.1",
                     help="also ingest with these decision thresholds (comma-separated; '' for none) and report Hits@1")
     ap.add_argument("--keep", default=None, help="keep the model and stores in this folder (for inspection)")
@@ -137,7 +139,8 @@ def main() -> None:
         t = Path(args.keep or tmp)
         t.mkdir(parents=True, exist_ok=True)
         model = t / "model"
-        training = train_in_child(bench / "train", bench / "ontologies", docs, e2e / "row_ids.txt", model, args.epochs)
+        training = train_in_child(bench / "train", bench / "ontologies", docs, e2e / "row_ids.txt", model, args.epochs,
+                                  args.gazetteer_folds)
         print("trained", json.dumps(training), flush=True)
         (t / "trained.yaml").write_text(f"extractor: {{name: trained, model: {model}}}\n", encoding="utf-8")
         trained, tx = ingest_and_answer(t / "trained.yaml", docs, questions, t / "kg-trained")
@@ -168,7 +171,7 @@ def render(r: dict, args: argparse.Namespace) -> str:
 
 Machine: 2-core x86-64 VM, 24 GiB, no GPU; shared with other engineers' jobs while measured.
 Date: {time.strftime('%Y-%m-%d')}. Python {platform.python_version()}.
-Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs}`
+Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds}`
 
 Protocol: the `trained` extractor is trained on the DBpedia-WebNLG train rows of Text2KGBench minus the rows
 the documents were built from (`row_ids.txt`) and minus any sentence found in the documents

@@ -26,6 +26,7 @@ def train_cmd(
     out: Path = typer.Option(..., "--out", help="Model folder to write."),
     epochs: int = typer.Option(6, "--epochs", help="Training epochs over the example pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    gazetteer_folds: int = typer.Option(5, "--gazetteer-folds", help="Featurise each part of the examples with a gazetteer learned on the others (1: no cross-fitting; suits texts whose entities all recur in the examples)."),
     exclude_texts: Optional[Path] = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),
@@ -40,7 +41,7 @@ def train_cmd(
         if exclude_texts is not None:
             rows = drop_examples_in(rows, exclude_texts)
         log = None if json_out else (lambda msg: console.print(f"[dim]{msg}[/]"))
-        model = train_model(rows, onto, TrainConfig(epochs=epochs, seed=seed), log=log)
+        model = train_model(rows, onto, TrainConfig(epochs=epochs, seed=seed, gazetteer_folds=gazetteer_folds), log=log)
         model.save(out)
     except KgkitError as err:
         fail(str(err))
