@@ -140,3 +140,23 @@ def test_text2kgbench_folders_read_as_they_are() -> None:
     rows = read_examples(d / "train" / "ont_3_airport_train.jsonl", onto)
     assert len(rows) > 100 and all(ex.ontology == "ont_3_airport" for ex in rows)
     assert {r for ex in rows for _, r, _ in ex.triples} <= set(onto.extra["text2kgbench"]["members"]["ont_3_airport"])
+
+
+def test_evaluate_cli_prints_benchmark_metrics_as_json(model_dir: Path) -> None:
+    from kgkit.cli.main import app
+
+    res = CliRunner().invoke(app, ["extract", "evaluate", str(model_dir), str(EXAMPLES), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["sentences"] == 70
+    assert set(out["overall"]) >= {"precision", "recall", "f1", "onto_conf", "rel_halluc", "sub_halluc", "obj_halluc"}
+    assert out["overall"]["f1"] > 0.6 and out["overall"]["onto_conf"] == 1.0
+
+
+def test_train_cli_refuses_a_bad_example_file_with_its_line(tmp_path: Path) -> None:
+    from kgkit.cli.main import app
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "triples": []}\n{oops\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["extract", "train", str(bad), "--ontology", "default", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 1 and "bad.jsonl:2: malformed JSON" in res.output
