@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from kgkit.datasets import data_root  # noqa: E402
+from kgkit.datasets import data_root
 
 
 def train_in_child(train_files: Path, onto_dir: Path, docs: Path, row_ids: Path, out: Path, epochs: int,

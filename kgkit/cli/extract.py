@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -21,18 +20,23 @@ extract_app = typer.Typer(help="Train an extractor from examples, score it, or l
 
 @extract_app.command("train")
 def train_cmd(
-    examples: List[Path] = typer.Argument(..., help="JSONL example files or folders ({text, triples} or Text2KGBench rows)."),
-    ontology: List[Path] = typer.Option(..., "--ontology", help="kgkit schema YAML, or Text2KGBench ontology JSON file(s)/folder (merged)."),
+    examples: list[Path] = typer.Argument(..., help="JSONL example files or folders ({text, triples} or Text2KGBench rows)."),
+    ontology: list[Path] = typer.Option(..., "--ontology", help="kgkit schema YAML, or Text2KGBench ontology JSON file(s)/folder (merged)."),
     out: Path = typer.Option(..., "--out", help="Model folder to write."),
     epochs: int = typer.Option(6, "--epochs", help="Training epochs over the example pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     gazetteer_folds: int = typer.Option(5, "--gazetteer-folds", help="Featurise each part of the examples with a gazetteer learned on the others (1: no cross-fitting; suits texts whose entities all recur in the examples)."),
-    exclude_texts: Optional[Path] = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
+    exclude_texts: Path | None = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),
 ) -> None:
     """Learn an extractor from examples; the model folder works in a pipeline as `extractor: {name: trained, model: DIR}`."""
-    from kgkit.extract.trained import TrainConfig, load_training_ontology, read_examples, train_model
+    from kgkit.extract.trained import (
+        TrainConfig,
+        load_training_ontology,
+        read_examples,
+        train_model,
+    )
     from kgkit.extract.trained.examples import drop_examples_in
 
     try:
@@ -57,7 +61,7 @@ def train_cmd(
 @extract_app.command("evaluate")
 def evaluate_cmd(
     model: Path = typer.Argument(..., help="Model folder from `kgkit extract train`."),
-    examples: List[Path] = typer.Argument(..., help="JSONL example files or folders to score on."),
+    examples: list[Path] = typer.Argument(..., help="JSONL example files or folders to score on."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Score gold triples whose relation is not in the ontology as misses instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print only JSON on stdout."),
 ) -> None:
@@ -87,7 +91,7 @@ def label_cmd(
     pipeline: Path = typer.Option(..., "--pipeline", help="An LLM pipeline (pipelines/llm-*.yaml): its extractor is the teacher."),
     out: Path = typer.Option(Path("examples.jsonl"), "--out", help="Example file to write (appended; resumable)."),
     sample: int = typer.Option(200, "--sample", help="Chunks to label (stratified over documents)."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="Hard token budget for the teacher."),
+    budget: int | None = typer.Option(None, "--budget", help="Hard token budget for the teacher."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
@@ -109,6 +113,6 @@ def label_cmd(
         console.print(f"[yellow]stopped:[/] {report.stopped}")
 
 
-def register(app: typer.Typer, eval_app: typer.Typer) -> None:  # noqa: ARG001 - same signature as other areas
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add ``kgkit extract ...`` to the root app."""
     app.add_typer(extract_app, name="extract")

@@ -42,8 +42,9 @@ def test_label_writes_examples_quarantines_faults_and_resumes_without_new_calls(
     with ScriptedLLMServer(handler=lambda r: reply(_answer(r))) as server:
         pipe = tmp_path / "teacher.yaml"
         pipe.write_text(
-            "extractor: {name: llm, base_url: '%s', api_key: test, model: scripted, structured_output: json_object,"
-            " cache_dir: '%s', client_kwargs: {backoff_base: 0.01, max_retries: 1}}\n" % (server.base_url, tmp_path / "cache"),
+            f"extractor: {{name: llm, base_url: '{server.base_url}', api_key: test, model: scripted, "
+            f"structured_output: json_object, cache_dir: '{tmp_path / 'cache'}', "
+            "client_kwargs: {backoff_base: 0.01, max_retries: 1}}\n",
             encoding="utf-8",
         )
         args = ["extract", "label", str(docs), "--pipeline", str(pipe), "--out", str(out), "--sample", "10", "--json"]

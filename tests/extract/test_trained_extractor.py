@@ -9,8 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from kgkit.extract.trained import (
-    ExampleFileError, OntologyMismatchError, TrainConfig, TrainedExtractor, TrainedModel, load_training_ontology,
-    read_examples, train_model,
+    ExampleFileError,
+    OntologyMismatchError,
+    TrainConfig,
+    TrainedExtractor,
+    TrainedModel,
+    load_training_ontology,
+    read_examples,
+    train_model,
 )
 from kgkit.extract.trained.literals import format_value, value_format
 from kgkit.ontology import load_ontology

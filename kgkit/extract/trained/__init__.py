@@ -9,8 +9,17 @@ its folder), :mod:`.training`, :mod:`.calibration`, :mod:`.evaluation` (benchmar
 from __future__ import annotations
 
 from kgkit.extract.trained.evaluation import evaluate_model
-from kgkit.extract.trained.examples import Example, ExampleFileError, load_training_ontology, read_examples
-from kgkit.extract.trained.extractor import OntologyMismatchError, TrainedExtractor, model_ontology
+from kgkit.extract.trained.examples import (
+    Example,
+    ExampleFileError,
+    load_training_ontology,
+    read_examples,
+)
+from kgkit.extract.trained.extractor import (
+    OntologyMismatchError,
+    TrainedExtractor,
+    model_ontology,
+)
 from kgkit.extract.trained.model import ModelFolderError, TrainedModel
 from kgkit.extract.trained.training import TrainConfig, train_model
 

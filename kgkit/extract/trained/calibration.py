@@ -8,7 +8,8 @@ compares each output fact's ``confidence`` with whether it was right.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kgkit.extract.trained.examples import Example
 from kgkit.extract.trained.model import TrainedModel

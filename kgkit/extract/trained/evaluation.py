@@ -10,7 +10,8 @@ do the same.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kgkit.eval.text2kgbench import BenchOntology, BenchSentence, Scorer, average
 from kgkit.eval.text2kgbench_ontology import relation_label

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from kgkit.errors import ConfigError, OntologyError
 from kgkit.ontology import EntityType, Ontology, RelationType, load_ontology
 
-__all__ = ["Example", "ExampleFileError", "read_examples", "load_training_ontology", "relation_resolver", "examples_hash"]
+__all__ = ["Example", "ExampleFileError", "examples_hash", "load_training_ontology", "read_examples", "relation_resolver"]
 
 
 class ExampleFileError(ConfigError):
@@ -68,7 +68,7 @@ def _parse_row(row: object, where: str, resolve: dict[str, str], unknown: str = 
         raise ExampleFileError(f"{where}: no 'triples' (a list of {{sub, rel, obj}}); write [] for a sentence without facts")
     triples: list[tuple[str, str, str]] = []
     for k, t in enumerate(raw):
-        if not isinstance(t, dict) or not all(isinstance(t.get(f), str) and t.get(f).strip() for f in ("sub", "rel", "obj")):
+        if not isinstance(t, dict) or not all(isinstance(t.get(f), str) and str(t[f]).strip() for f in ("sub", "rel", "obj")):
             raise ExampleFileError(f"{where}: triple {k} needs non-empty string fields 'sub', 'rel' and 'obj'")
         rel = t["rel"].strip()
         name = resolve.get(rel) or resolve.get(rel.lower())

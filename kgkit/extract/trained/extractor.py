@@ -12,8 +12,9 @@ model re-extracts every document.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from kgkit.errors import ConfigError
 from kgkit.extract.base import ChunkExtraction
@@ -22,7 +23,7 @@ from kgkit.extract.trained.model import TrainedModel, read_fingerprint
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk, Entity, Evidence, Provenance, Span, Triple
 
-__all__ = ["TrainedExtractor", "OntologyMismatchError", "model_ontology"]
+__all__ = ["OntologyMismatchError", "TrainedExtractor", "model_ontology"]
 
 
 class OntologyMismatchError(ConfigError):

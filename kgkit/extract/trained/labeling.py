@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from kgkit.config import load_pipeline
 from kgkit.errors import BudgetExceededError, ConfigError, DocumentReadError

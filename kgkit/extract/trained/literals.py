@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from kgkit.extract.dates import normalize_date
 
-__all__ = ["number_value", "date_value", "value_keys", "value_format", "format_value", "FORMATS"]
+__all__ = ["FORMATS", "date_value", "format_value", "number_value", "value_format", "value_keys"]
 
 _NUM = re.compile(r"^[-−–]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−–]?\d+(?:\.\d+)?$")
 _MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from kgkit.extract.trained.literals import date_value, number_value
 
-__all__ = ["Mention", "Gazetteer", "find_mentions", "surface_key", "name_variants", "display_name"]
+__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "surface_key"]
 
 PRONOUNS = {"it", "its", "he", "his", "she", "her", "they", "their"}
 _STOP = {"the", "a", "an", "it", "its", "he", "she", "they", "this", "that", "these", "those", "which", "who",
@@ -85,7 +86,7 @@ class Gazetteer:
                 "max_tokens": self.max_tokens}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Gazetteer":
+    def from_dict(cls, d: dict[str, Any]) -> Gazetteer:
         return cls({k: Counter(v) for k, v in d["names"].items()}, {k: Counter(v) for k, v in d["types"].items()},
                    int(d.get("max_tokens", 1)))
 
@@ -102,14 +103,14 @@ class Mention:
     kind: str  # gaz | ent:LABEL | propn | chunk | num | date | quote | pron
     canonical: str
     known: bool = False  # canonical name comes from the gazetteer
-    antecedent: "Mention | None" = None
+    antecedent: Mention | None = None
 
     @property
     def is_literal(self) -> bool:
         return self.kind in _LITERAL_KINDS
 
     @property
-    def resolved(self) -> "Mention":
+    def resolved(self) -> Mention:
         return self.antecedent if self.antecedent is not None else self
 
     def keys(self) -> set[str]:

@@ -21,9 +21,10 @@ temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``v
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +35,16 @@ from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
-__all__ = ["MODEL_VERSION", "make_scorer", "TrainedModel", "Prediction", "candidate_pairs", "ModelFolderError",
-           "fingerprint_of", "read_fingerprint"]
+__all__ = [
+    "MODEL_VERSION",
+    "ModelFolderError",
+    "Prediction",
+    "TrainedModel",
+    "candidate_pairs",
+    "fingerprint_of",
+    "make_scorer",
+    "read_fingerprint",
+]
 
 MODEL_VERSION = "1"
 _SUPPORT_FLOOR = 0.4  # statements below threshold * this never count, even when repeated
@@ -57,7 +66,7 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int) -> Any:
     torch = _torch()
     nn = torch.nn
 
-    class PairScorer(nn.Module):  # defined here so that importing this module does not import torch
+    class PairScorer(nn.Module):  # type: ignore[name-defined]  # defined here: importing this module does not import torch
         def __init__(self) -> None:
             super().__init__()
             self.emb = nn.EmbeddingBag(n_features + 1, dim, mode="sum", padding_idx=n_features, sparse=True)
@@ -257,7 +266,7 @@ class TrainedModel:
         return out
 
     @classmethod
-    def load(cls, folder: str | Path) -> "TrainedModel":
+    def load(cls, folder: str | Path) -> TrainedModel:
         """Load a model folder written by :meth:`save` (``kgkit extract train``).
 
         Raises:

@@ -18,19 +18,27 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.examples import Example, examples_hash
 from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.literals import value_format, value_keys
-from kgkit.extract.trained.mentions import Gazetteer, Mention, display_name, find_mentions, name_variants, surface_key
+from kgkit.extract.trained.mentions import (
+    Gazetteer,
+    Mention,
+    display_name,
+    find_mentions,
+    name_variants,
+    surface_key,
+)
 from kgkit.extract.trained.model import NONE, TrainedModel, candidate_pairs, make_scorer
 from kgkit.ontology import Ontology
 from kgkit.types import stable_hash
 
-__all__ = ["TrainConfig", "train_model", "load_spacy", "gold_keys", "learn_gazetteer"]
+__all__ = ["TrainConfig", "gold_keys", "learn_gazetteer", "load_spacy", "train_model"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +87,14 @@ def _find_surface(doc: Any, name: str, mentions: Sequence[Mention]) -> Any | Non
     from rapidfuzz import fuzz
 
     target = surface_key(name_variants(name)[1] if len(name_variants(name)) > 1 else name)
-    best, score = None, 0.0
-    for m in mentions:
-        if m.is_literal or m.kind == "pron":
+    best: Mention | None = None
+    score = 0.0
+    for cand in mentions:
+        if cand.is_literal or cand.kind == "pron":
             continue
-        s = fuzz.ratio(surface_key(m.surface), target)
+        s = fuzz.ratio(surface_key(cand.surface), target)
         if s > score:
-            best, score = m, s
+            best, score = cand, s
     if best is not None and score >= 85 and len(target) >= 4:
         return doc[best.start:best.end]
     return None
