@@ -72,12 +72,12 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
         logits = model.logits(rows.feats)
         y = torch.tensor([cls.get(r, len(cls) - 1) for r in rows.labels])
         model.temperature = min((0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0), key=lambda t: _nll(model, logits, y, t))
-    preds = [model.predict_doc(doc, threshold=0.05) for doc in docs]
+    preds = [model.predict_doc(doc, threshold=0.01) for doc in docs]
     gold = [{fact_key(*t) for t in ex.triples} for ex in examples]
     n_gold = sum(len(g) for g in gold)
     best = (0.0, 0.5)
     bench_best = (0.0, 0.5)
-    for thr in [x / 20 for x in range(1, 20)]:
+    for thr in [0.01, 0.02, 0.03, 0.04] + [x / 20 for x in range(1, 20)]:
         bench = sum(_sentence_f1(ps, ex, thr) for ps, ex in zip(preds, examples)) / max(1, len(examples))
         if bench > bench_best[0]:
             bench_best = (bench, thr)
