@@ -96,7 +96,13 @@ class KnowledgeGraph:
     @property
     def ontology(self) -> Ontology:
         if self._ontology is None:
-            self._ontology = load_ontology(self.config.ontology)
+            ex = self.config.extractor
+            if ex.get("name") == "trained" and self.config.ontology == "default" and ex.get("model"):
+                from kgkit.extract.trained.extractor import model_ontology
+
+                self._ontology = model_ontology(str(ex["model"]))  # a trained model brings its ontology
+            else:
+                self._ontology = load_ontology(self.config.ontology)
         return self._ontology
 
     @property

@@ -59,7 +59,7 @@ class PipelineConfig:
         if "name" not in cfg.store:
             raise ConfigError(f"{source}: store needs a 'name' (falkordb or neo4j)")
         if "name" not in cfg.extractor:
-            raise ConfigError(f"{source}: extractor needs a 'name' (spacy or llm)")
+            raise ConfigError(f"{source}: extractor needs a 'name' (spacy, trained or llm)")
         return cfg
 
     def with_store(self, name: str, **kwargs: Any) -> "PipelineConfig":

@@ -1,4 +1,4 @@
-"""Extractors: offline spaCy (default) and LLM-driven, interchangeable pipeline stages."""
+"""Extractors: offline spaCy (default), trained from examples, and LLM-driven: interchangeable pipeline stages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ __all__ = ["ChunkExtraction", "Extractor", "EXTRACTORS", "make_extractor"]
 EXTRACTORS: dict[str, str] = {
     "spacy": "kgkit.extract.spacy_extractor:SpacyExtractor",
     "llm": "kgkit.extract.llm_extractor:LLMExtractor",
+    "trained": "kgkit.extract.trained.extractor:TrainedExtractor",
 }
 
 

@@ -1,0 +1,270 @@
+"""Candidate mentions in a parsed text, and the gazetteer (alias table) learned from training examples.
+
+Candidates are the union of: gazetteer matches (surfaces seen in training, longest first), spaCy named
+entities, runs of proper nouns, noun chunks, numbers, quoted strings and subject pronouns (resolved to
+an antecedent). The union is deliberately generous; the relation classifier decides which pairs hold a
+fact. Each candidate carries the canonical name extraction will output: the training name for a known
+surface ("Abilene" -> "Abilene, Texas"), else the cleaned surface.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kgkit.extract.trained.literals import date_value, number_value
+
+__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "surface_key"]
+
+PRONOUNS = {"it", "its", "he", "his", "she", "her", "they", "their"}
+_STOP = {"the", "a", "an", "it", "its", "he", "she", "they", "this", "that", "these", "those", "which", "who",
+         "there", "his", "her", "their", "also", "is", "was", "of", "in", "and", "or", "to", "by", "on", "at"}
+_CONNECT = {"of", "de", "del", "la", "le", "the", "and", "&", "-", "von", "van", "da", "di", "du", "y", "für", "for"}
+_MAX_GAZ_TOKENS = 10
+_QUOTED = re.compile(r'"([^"\n]{1,80})"')
+_LITERAL_KINDS = {"num", "date", "quote"}
+
+
+def surface_key(text: str) -> str:
+    """Key for comparing surfaces: accents folded, case folded, punctuation and spaces dropped."""
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
+    return re.sub(r"[\W_]+", "", s)
+
+
+def display_name(name: str) -> str:
+    """A training name as users read it: ``Abilene,_Texas`` -> ``Abilene, Texas``."""
+    return " ".join(name.replace("_", " ").split())
+
+
+def name_variants(name: str) -> list[str]:
+    """Ways a canonical name may be written in text, most specific first."""
+    base = display_name(name).strip('"').strip()
+    out = [base]
+    no_paren = re.sub(r"\s*\([^)]*\)\s*", " ", base).strip()
+    out.append(no_paren)
+    if "," in no_paren:
+        out.append(no_paren.split(",", 1)[0].strip())
+    out.append(no_paren.replace(".", "").strip())
+    if base.lower().startswith("the "):
+        out.append(base[4:])  # mentions drop a leading article: "The Secret Life of Pets" -> "Secret Life of Pets"
+    return [v for v in dict.fromkeys(out) if v]
+
+
+@dataclass
+class Gazetteer:
+    """Surfaces seen in training -> canonical names and entity types (most frequent wins)."""
+
+    names: dict[str, Counter[str]] = field(default_factory=dict)  # surface key -> canonical name counts
+    types: dict[str, Counter[str]] = field(default_factory=dict)  # canonical name -> entity type counts
+    max_tokens: int = 1
+
+    def add(self, surface: str, canonical: str, n_tokens: int) -> None:
+        key = surface_key(surface)
+        if not key or surface.strip().lower() in _STOP or (len(key) < 2 and not key.isdigit()):
+            return
+        self.names.setdefault(key, Counter())[canonical] += 1
+        self.max_tokens = min(_MAX_GAZ_TOKENS, max(self.max_tokens, n_tokens))
+
+    def add_type(self, canonical: str, etype: str) -> None:
+        self.types.setdefault(canonical, Counter())[etype] += 1
+
+    def canonical(self, surface: str) -> str | None:
+        c = self.names.get(surface_key(surface))
+        return c.most_common(1)[0][0] if c else None
+
+    def type_of(self, canonical: str) -> str | None:
+        c = self.types.get(canonical)
+        return c.most_common(1)[0][0] if c else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"names": {k: dict(v) for k, v in self.names.items()}, "types": {k: dict(v) for k, v in self.types.items()},
+                "max_tokens": self.max_tokens}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Gazetteer:
+        return cls({k: Counter(v) for k, v in d["names"].items()}, {k: Counter(v) for k, v in d["types"].items()},
+                   int(d.get("max_tokens", 1)))
+
+
+@dataclass
+class Mention:
+    """A candidate span of a parsed text (token offsets ``[start, end)`` into the spaCy doc)."""
+
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    surface: str
+    kind: str  # gaz | ent:LABEL | propn | chunk | num | date | quote | pron
+    canonical: str
+    known: bool = False  # canonical name comes from the gazetteer
+    antecedent: Mention | None = None
+
+    @property
+    def is_literal(self) -> bool:
+        return self.kind in _LITERAL_KINDS
+
+    @property
+    def resolved(self) -> Mention:
+        return self.antecedent if self.antecedent is not None else self
+
+    def keys(self) -> set[str]:
+        """Keys that identify what this mention names (for matching gold names in training)."""
+        m = self.resolved
+        keys = {surface_key(m.canonical), surface_key(m.surface)}
+        n = number_value(m.surface)
+        if n is not None:
+            keys.add(f"num:{n:g}")
+        d = date_value(m.surface) if m.kind in ("date", "num", "ent:DATE") or any(ch.isdigit() for ch in m.surface) else None
+        if d is not None:
+            keys.add(f"date:{d}")
+        keys.discard("")
+        return keys
+
+
+def _clean(span: Any) -> tuple[int, int]:
+    """Token bounds of a span without leading determiners/possessives and trailing punctuation."""
+    s, e = span.start, span.end
+    doc = span.doc
+    while s < e and (doc[s].lower_ in ("the", "a", "an") or doc[s].pos_ in ("DET", "PRON") or doc[s].is_punct and doc[s].text != '"'):
+        s += 1
+    while e > s and (doc[e - 1].is_punct or doc[e - 1].lower_ in ("'s", "’s")) and doc[e - 1].text not in (")", '"'):
+        e -= 1
+    return s, e
+
+
+def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
+    """Every candidate mention of ``doc``, de-duplicated by span, in text order (see the module docstring)."""
+    spans: dict[tuple[int, int], str] = {}
+
+    def add(s: int, e: int, kind: str) -> None:
+        if e <= s:
+            return
+        if doc[s:e].text.strip().lower() in _STOP:
+            return
+        spans.setdefault((s, e), kind)
+
+    n = len(doc)
+    keys = [surface_key(t.text) for t in doc]
+    punct = [t.is_punct and t.text not in (")", '"') for t in doc]
+    for i in range(n):  # gazetteer: longest match at each token
+        if punct[i] and doc[i].text != '"':
+            continue
+        for j in range(min(n, i + gaz.max_tokens), i, -1):
+            if punct[j - 1]:
+                continue
+            if "".join(keys[i:j]) in gaz.names:
+                add(i, j, "gaz")
+                break
+    for ent in doc.ents:
+        s, e = _clean(ent)
+        kind = "date" if ent.label_ == "DATE" else "num" if ent.label_ in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT") else f"ent:{ent.label_}"
+        if kind in ("date", "num"):
+            _add_literal_parts(doc, s, e, kind, add)
+        else:
+            add(s, e, kind)
+    _add_propn_runs(doc, add)
+    _add_sentence_subjects(doc, add)
+    for nc in doc.noun_chunks:
+        s, e = _clean(nc)
+        add(s, e, "chunk")
+    for t in doc:
+        if t.like_num or number_value(t.text) is not None:
+            add(t.i, t.i + 1, "num")
+    for m in _QUOTED.finditer(doc.text):
+        sp = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+        if sp is not None:
+            add(sp.start, sp.end, "quote")
+    named = [(s, e) for (s, e), k in spans.items() if k != "chunk"]
+    # a noun chunk around a name adds nothing but pairs to score ("the city of Abilene" vs "Abilene")
+    keep = {se: k for se, k in spans.items()
+            if k != "chunk" or not any(s < se[1] and se[0] < e for s, e in named)}
+    out = [_make(doc, s, e, kind, gaz) for (s, e), kind in keep.items()]
+    out.extend(_pronouns(doc, out))
+    out.sort(key=lambda m: (m.start, -m.end))
+    return out
+
+
+def _add_literal_parts(doc: Any, s: int, e: int, kind: str, add: Any) -> None:
+    """A DATE/CARDINAL entity as a whole, and its number part ("2776.0 metres" -> "2776.0")."""
+    add(s, e, kind)
+    for t in doc[s:e]:
+        if number_value(t.text) is not None and e - s > 1:
+            add(t.i, t.i + 1, "num")
+
+
+def _add_sentence_subjects(doc: Any, add: Any) -> None:
+    """The subject phrase of each sentence's main verb, when it is a capitalised name-like phrase.
+
+    Titles are often not entities to spaCy ("For Lack of a Better Name was ...", "Closing the Ring is
+    ..."); the whole subject, cut before a parenthesis or comma, is their most likely span.
+    """
+    for sent in doc.sents:
+        root = sent.root
+        subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subj is None:
+            continue
+        s, e = subj.left_edge.i, subj.right_edge.i + 1
+        for k in range(s, e):
+            if doc[k].text in ("(", ",", "—", "–"):
+                e = k
+                break
+        if doc[s].lower_ in ("the", "a", "an"):
+            s += 1
+        if s < e <= s + 12 and doc[s].text[:1].isupper() and doc[s].pos_ != "PRON":
+            add(s, e, "subj")
+
+
+def _add_propn_runs(doc: Any, add: Any) -> None:
+    i, n = 0, len(doc)
+    while i < n:
+        if doc[i].pos_ != "PROPN":
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (doc[j].pos_ in ("PROPN", "NUM") or (doc[j].lower_ in _CONNECT and j + 1 < n and doc[j + 1].pos_ == "PROPN")):
+            j += 1
+        add(i, j, "propn")
+        i = j
+
+
+def _make(doc: Any, s: int, e: int, kind: str, gaz: Gazetteer) -> Mention:
+    span = doc[s:e]
+    surface = span.text
+    canon = gaz.canonical(surface)
+    known = canon is not None
+    if canon is None:
+        canon = surface[4:] if surface.lower().startswith("the ") else surface
+    if kind == "propn" or kind.startswith("ent:") or kind == "chunk":
+        if number_value(surface) is not None:
+            kind = "num"
+        elif date_value(surface) is not None:
+            kind = "date"
+    return Mention(s, e, span.start_char, span.end_char, surface, kind, display_name(canon) if known else canon, known)
+
+
+def _pronouns(doc: Any, mentions: Iterable[Mention]) -> list[Mention]:
+    """Pronoun mentions, each resolved to the first named mention of its sentence (before it) or of an earlier one."""
+    named = sorted((m for m in mentions if not m.is_literal and m.kind != "chunk"), key=lambda m: m.start)
+    out: list[Mention] = []
+    for t in doc:
+        if t.lower_ not in PRONOUNS or t.pos_ not in ("PRON", "DET"):
+            continue
+        sent_start = t.sent.start
+        before = [m for m in named if m.end <= t.i]
+        if not before:
+            continue
+        same = [m for m in before if m.start >= sent_start]
+        if same:
+            ante = same[0]
+        else:
+            last_sent = before[-1].start
+            sent = doc[last_sent].sent
+            ante = next(m for m in before if m.start >= sent.start)
+        out.append(Mention(t.i, t.i + 1, t.idx, t.idx + len(t.text), t.text, "pron", ante.canonical, ante.known, ante))
+    return out

@@ -1,0 +1,168 @@
+"""The trained extractor: train on a small committed example file, extract, refuse wrong inputs, ingest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kgkit.extract.trained import (
+    ExampleFileError,
+    OntologyMismatchError,
+    TrainConfig,
+    TrainedExtractor,
+    TrainedModel,
+    load_training_ontology,
+    read_examples,
+    train_model,
+)
+from kgkit.extract.trained.literals import format_value, value_format
+from kgkit.ontology import load_ontology
+from kgkit.types import Chunk
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "data" / "examples" / "people.jsonl"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, spacy_extractor) -> Path:
+    onto = load_training_ontology("default")
+    model = train_model(read_examples(EXAMPLES, onto), onto, TrainConfig(epochs=30, min_feature_count=1, holdout_every=7),
+                        nlp=spacy_extractor.nlp)
+    return model.save(tmp_path_factory.mktemp("model") / "people")
+
+
+def _facts(extractor: TrainedExtractor, text: str) -> set[tuple[str, str, str]]:
+    res = extractor.extract([Chunk("c1", "d1", 0, text, 0, len(text))])[0]
+    assert res.ok
+    return {(t.subject.name, t.predicate, t.object.name) for t in res.triples}
+
+
+def test_trained_model_extracts_the_expected_facts_from_new_sentences(model_dir: Path) -> None:
+    x = TrainedExtractor(model=model_dir)
+    got = _facts(x, "Martin Holm was born in Uppsala and works for Vega Software.")
+    assert ("Martin Holm", "bornIn", "Uppsala") in got
+    assert ("Martin Holm", "worksFor", "Vega Software") in got
+    got = _facts(x, "Orion Motors is headquartered in Graz. It was founded in 1931.")
+    assert ("Orion Motors", "headquarteredIn", "Graz") in got
+    assert ("Orion Motors", "foundingDate", "1931") in got, "the pronoun 'It' resolves to Orion Motors"
+    assert not _facts(x, "Martin Holm lives in Uppsala.") & {("Martin Holm", "bornIn", "Uppsala")}
+
+
+def test_model_folder_records_identity_and_metrics(model_dir: Path) -> None:
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert meta["data_hash"] and meta["ontology"] == "default"
+    assert 0.0 < meta["threshold"] < 1.0
+    held = meta["metrics"]["heldout"]
+    assert held["examples"] > 0 and "ece" in held and held["f1"] > 0.5
+    m = TrainedModel.load(model_dir)
+    assert m.fingerprint == TrainedExtractor(model=model_dir).version.split("+", 1)[1]
+
+
+def test_model_for_another_ontology_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    other = load_ontology("default").to_dict()
+    other["name"] = "films"
+    other["relation_types"] = {"director": {"domain": ["Work"], "range": ["Person"]}}
+    path = tmp_path / "films.yaml"
+    path.write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(OntologyMismatchError, match="trained for ontology 'default'.*retrain"):
+        TrainedExtractor(load_ontology(path), model=model_dir)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"text": "A was born in B.", "triples": [}', r"bad\.jsonl:2: malformed JSON"),
+        ('{"text": "A was born in B.", "triples": [{"sub": "A", "rel": "directedBy", "obj": "B"}]}',
+         r"bad\.jsonl:2: relation 'directedBy' is not in the ontology"),
+        ('{"text": "  ", "triples": []}', r"bad\.jsonl:2: empty or missing 'text'"),
+        ('{"text": "A was born in B.", "triples": [{"sub": "A", "rel": "bornIn"}]}', r"bad\.jsonl:2: triple 0 needs"),
+    ],
+)
+def test_bad_example_files_get_line_numbered_errors(tmp_path: Path, line: str, message: str) -> None:
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"text": "Ann Bo was born in Oslo.", "triples": [{"sub": "Ann Bo", "rel": "born in", "obj": "Oslo"}]}\n'
+                 + line + "\n", encoding="utf-8")
+    with pytest.raises(ExampleFileError, match=message):
+        read_examples(f, load_training_ontology("default"))
+
+
+def test_text2kgbench_rows_and_labels_are_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "ont_1_movie_train.jsonl"
+    rows = [{"id": "a", "sent": "Up was directed by Pete Docter.", "sub_label": "Up", "rel_label": "born in", "obj_label": "Pete Docter"},
+            {"id": "b", "sent": "Up was directed by Pete Docter.", "sub_label": "Up", "rel_label": "worksFor", "obj_label": "Pixar"}]
+    f.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    ex = read_examples(f, load_training_ontology("default"))
+    assert len(ex) == 1 and ex[0].ontology == "ont_1_movie"
+    assert ex[0].triples == (("Up", "bornIn", "Pete Docter"), ("Up", "worksFor", "Pixar"))
+
+
+def test_literal_formats_follow_the_training_data() -> None:
+    assert value_format(["2776.0", "3500.0", "x"]) == "float" and format_value("3,684", "float") == "3684.0"
+    assert format_value("May 2, 1908", "iso") == "1908-05-02"
+    assert format_value("1868", "dmy") == "01 January 1868"
+
+
+def test_pipeline_with_only_a_trained_extractor_ingests(model_dir: Path, tmp_path: Path) -> None:
+    from kgkit.cli.main import app
+    from kgkit.store.embedded import EmbeddedFalkorServer
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Martin Holm was born in Uppsala. He works for Vega Software.", encoding="utf-8")
+    pipe = tmp_path / "trained.yaml"
+    pipe.write_text(f"extractor: {{name: trained, model: {model_dir}}}\n", encoding="utf-8")
+    work = tmp_path / "kg"
+    runner = CliRunner()
+    try:
+        res = runner.invoke(app, ["ingest", str(docs), "--pipeline", str(pipe), "--workdir", str(work), "--no-progress", "--json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["triples"] >= 2
+        res = runner.invoke(app, ["query", "MATCH (a)-[r:BORN_IN]->(b) RETURN a.name AS a, b.name AS b", "--format", "json",
+                                  "--pipeline", str(pipe), "--workdir", str(work)])
+        assert res.exit_code == 0, res.output
+        assert {"a": "Martin Holm", "b": "Uppsala"} in json.loads(res.output)
+        again = runner.invoke(app, ["ingest", str(docs), "--pipeline", str(pipe), "--workdir", str(work), "--no-progress", "--json"])
+        assert json.loads(again.output)["unchanged"] == 1
+    finally:
+        EmbeddedFalkorServer(work / "falkordb").stop()
+
+
+def _bench_dir() -> Path | None:
+    from kgkit.datasets import data_root
+
+    d = data_root() / "extraction" / "text2kgbench" / "data" / "dbpedia_webnlg"
+    return d if d.is_dir() else None
+
+
+@pytest.mark.skipif(_bench_dir() is None, reason="Text2KGBench not found (set KGKIT_DATA to the datasets folder)")
+def test_text2kgbench_folders_read_as_they_are() -> None:
+    d = _bench_dir()
+    assert d is not None
+    onto = load_training_ontology(d / "ontologies")
+    assert len(onto.extra["text2kgbench"]["members"]) == 19
+    rows = read_examples(d / "train" / "ont_3_airport_train.jsonl", onto)
+    assert len(rows) > 100 and all(ex.ontology == "ont_3_airport" for ex in rows)
+    assert {r for ex in rows for _, r, _ in ex.triples} <= set(onto.extra["text2kgbench"]["members"]["ont_3_airport"])
+
+
+def test_evaluate_cli_prints_benchmark_metrics_as_json(model_dir: Path) -> None:
+    from kgkit.cli.main import app
+
+    res = CliRunner().invoke(app, ["extract", "evaluate", str(model_dir), str(EXAMPLES), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["sentences"] == 70
+    assert set(out["overall"]) >= {"precision", "recall", "f1", "onto_conf", "rel_halluc", "sub_halluc", "obj_halluc"}
+    assert out["overall"]["f1"] > 0.6 and out["overall"]["onto_conf"] == 1.0
+
+
+def test_train_cli_refuses_a_bad_example_file_with_its_line(tmp_path: Path) -> None:
+    from kgkit.cli.main import app
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "triples": []}\n{oops\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["extract", "train", str(bad), "--ontology", "default", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 1 and "bad.jsonl:2: malformed JSON" in res.output
