@@ -1,5 +1,6 @@
 """CLI of the fusion stage: ``kgkit fuse``, ``kgkit fuse undo``, ``kgkit fuse conflicts``,
-``kgkit fuse runs`` and ``kgkit eval fusion {truth,er,sample}``.
+``kgkit fuse runs``, ``kgkit fuse candidates`` / ``accept ID`` / ``reject ID`` and
+``kgkit eval fusion {truth,er,sample}``.
 
 Nothing heavy is imported at module import time; each command imports what it needs.
 """
@@ -42,6 +43,8 @@ def fuse_main(
         console.print_json(json.dumps({**report.summary(), "decisions": report.decisions,
                                        "conflicts": report.conflict_rows}, default=str))
         return
+    for rid in report.recovered:
+        console.print(f"[yellow]rolled back[/] interrupted fusion run {rid} (it had been killed halfway)")
     verb = "would merge" if dry_run else "merged"
     console.print(
         f"[bold]fuse[/] {report.run_id}: {report.entities_before} entities, {report.candidate_pairs} candidate pairs, "
@@ -53,6 +56,8 @@ def fuse_main(
         console.print(f"  merge {d['canonical_name']!r} <- {', '.join(repr(n) for n in d['member_names'] if n != d['canonical_name'])} [{', '.join(d['rules'])}]")
     if len(report.decisions) > 20:
         console.print(f"  ... and {len(report.decisions) - 20} more (see `kgkit query \"MATCH (m:MergeDecision) RETURN m\"`)")
+    if report.candidates:
+        console.print(f"{report.candidates} pair(s) left for review: kgkit fuse candidates")
     if not dry_run:
         console.print(f"undo with: kgkit fuse undo {report.run_id}")
 
@@ -96,6 +101,66 @@ def conflicts_cmd(
             console.print(f"    {v['name']!r:32} p={v['probability']:.2f}  sources: {', '.join(sorted(v['sources']))}")
 
 
+def candidates_cmd(
+    all_: bool = typer.Option(False, "--all", help="Also list accepted and rejected candidates."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """List merge candidates of the latest run: pairs fusion did not merge on its own (review them)."""
+    from kgkit.fuse import list_candidates
+
+    with open_graph(pipeline, store, workdir) as kg:
+        rows = list_candidates(kg.store, status=None if all_ else "open")
+    if json_out:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    if not rows:
+        console.print("no open merge candidates")
+    for c in rows:
+        console.print(f"{c['id']}  {c['score']:.2f}  {c['a_name']!r} ~ {c['b_name']!r} ({c['type']}, {c['rule']})"
+                      f"{'' if c['status'] == 'open' else '  [' + c['status'] + ']'}\n    {c['reason']}")
+    if rows:
+        console.print("merge one with `kgkit fuse accept ID`, keep it apart with `kgkit fuse reject ID`")
+
+
+def accept_cmd(
+    candidate_id: str = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`)."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """Merge a candidate pair now (a fusion run of its own: `kgkit fuse undo` reverses it)."""
+    from kgkit.errors import KgkitError
+    from kgkit.fuse import accept_candidate
+
+    with open_graph(pipeline, store, workdir) as kg:
+        try:
+            c = accept_candidate(kg.store, kg.ontology, candidate_id)
+        except KgkitError as err:
+            fail(str(err))
+    console.print(f"[bold]merged[/] {c['a_name']!r} and {c['b_name']!r} (run {c['merge_run']}; undo: kgkit fuse undo)")
+
+
+def reject_cmd(
+    candidate_id: str = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`)."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """Keep a candidate pair apart, now and in every later fusion run."""
+    from kgkit.errors import KgkitError
+    from kgkit.fuse import reject_candidate
+
+    with open_graph(pipeline, store, workdir) as kg:
+        try:
+            c = reject_candidate(kg.store, candidate_id)
+        except KgkitError as err:
+            fail(str(err))
+    console.print(f"[bold]rejected[/] {c['a_name']!r} ~ {c['b_name']!r}: they stay apart")
+
+
 def runs_cmd(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: WorkdirOpt = Path(".kgkit")) -> None:
     """List fusion runs (oldest first)."""
     from kgkit.fuse import list_runs
@@ -104,8 +169,8 @@ def runs_cmd(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: Work
         runs = list_runs(kg.store)
     for r in runs:
         counts = json.loads(r.get("counts") or "{}")
-        console.print(f"{r['id']}  {r.get('started', '')}  merged {counts.get('clusters', 0)} cluster(s), "
-                      f"{counts.get('conflicts', 0)} conflict(s)")
+        console.print(f"{r['id']}  {r.get('started', '')}  {r.get('status', '')}  merged {counts.get('clusters', 0)} "
+                      f"cluster(s), {counts.get('conflicts', 0)} conflict(s), {counts.get('candidates', 0)} candidate(s)")
 
 
 def _data_root(data: Optional[Path]) -> Path:
@@ -181,6 +246,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     fuse_app.command("undo")(undo_cmd)
     fuse_app.command("conflicts")(conflicts_cmd)
     fuse_app.command("runs")(runs_cmd)
+    fuse_app.command("candidates")(candidates_cmd)
+    fuse_app.command("accept")(accept_cmd)
+    fuse_app.command("reject")(reject_cmd)
     app.add_typer(fuse_app, name="fuse")
     ev = typer.Typer(help="Fusion evaluations: truth discovery, entity matching, sample corpus.", no_args_is_help=True)
     ev.command("truth")(eval_truth)
