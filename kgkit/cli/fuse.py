@@ -125,39 +125,31 @@ def candidates_cmd(
         console.print("merge one with `kgkit fuse accept ID`, keep it apart with `kgkit fuse reject ID`")
 
 
-def accept_cmd(
-    candidate_id: str = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`)."),
-    pipeline: PipelineOpt = None,
-    store: StoreOpt = None,
-    workdir: WorkdirOpt = Path(".kgkit"),
-) -> None:
-    """Merge a candidate pair now (a fusion run of its own: `kgkit fuse undo` reverses it)."""
+def _decide_candidate(accept: bool, candidate_id: str, pipeline: Any, store: Any, workdir: Path) -> dict[str, Any]:
     from kgkit.errors import KgkitError
-    from kgkit.fuse import accept_candidate
+    from kgkit.fuse import accept_candidate, reject_candidate
 
     with open_graph(pipeline, store, workdir) as kg:
         try:
-            c = accept_candidate(kg.store, kg.ontology, candidate_id)
+            return accept_candidate(kg.store, kg.ontology, candidate_id) if accept else reject_candidate(kg.store, candidate_id)
         except KgkitError as err:
             fail(str(err))
+
+
+CandidateArg = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`).")
+
+
+def accept_cmd(candidate_id: str = CandidateArg, pipeline: PipelineOpt = None, store: StoreOpt = None,
+               workdir: WorkdirOpt = Path(".kgkit")) -> None:
+    """Merge a candidate pair now (a fusion run of its own: `kgkit fuse undo` reverses it)."""
+    c = _decide_candidate(True, candidate_id, pipeline, store, workdir)
     console.print(f"[bold]merged[/] {c['a_name']!r} and {c['b_name']!r} (run {c['merge_run']}; undo: kgkit fuse undo)")
 
 
-def reject_cmd(
-    candidate_id: str = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`)."),
-    pipeline: PipelineOpt = None,
-    store: StoreOpt = None,
-    workdir: WorkdirOpt = Path(".kgkit"),
-) -> None:
+def reject_cmd(candidate_id: str = CandidateArg, pipeline: PipelineOpt = None, store: StoreOpt = None,
+               workdir: WorkdirOpt = Path(".kgkit")) -> None:
     """Keep a candidate pair apart, now and in every later fusion run."""
-    from kgkit.errors import KgkitError
-    from kgkit.fuse import reject_candidate
-
-    with open_graph(pipeline, store, workdir) as kg:
-        try:
-            c = reject_candidate(kg.store, candidate_id)
-        except KgkitError as err:
-            fail(str(err))
+    c = _decide_candidate(False, candidate_id, pipeline, store, workdir)
     console.print(f"[bold]rejected[/] {c['a_name']!r} ~ {c['b_name']!r}: they stay apart")
 
 

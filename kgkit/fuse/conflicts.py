@@ -186,7 +186,7 @@ def fused_confidence(sources: Mapping[str, float], reliability: Mapping[str, flo
     """Noisy-OR over independent sources of extraction confidence x source reliability.
 
     >>> round(fused_confidence({"a": 0.9, "b": 0.9}, {"a": 0.9}, 0.5), 4)
-    0.8785
+    0.8955
     """
     miss = 1.0
     for src, conf in sources.items():

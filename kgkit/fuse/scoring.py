@@ -64,7 +64,20 @@ class EntityView:
     support: int = 0  # evidence count, used to pick the canonical member
 
     def keys(self) -> set[str]:
-        return {match_key(n) for n in (self.name, *self.aliases) if n}
+        """Match keys of the name and aliases that are long enough to identify (3+ letters or digits)."""
+        person = self.type == "Person"
+        return {k for n in (self.name, *self.aliases) if n and _decisive(k := match_key(n, person=person))}
+
+
+def _decisive(key: str) -> bool:
+    """Keys of one or two characters ("c", "x", "un") are too short to identify anything."""
+    return sum(ch.isalnum() for ch in key) >= 3
+
+
+def _caps_word(name: str) -> bool:
+    """One word in capitals ("SOFTWARE", "IBM"): an acronym or shouted licence text, not a plain name."""
+    letters = [ch for ch in name if ch.isalpha()]
+    return len(name.split()) == 1 and len(letters) >= 2 and all(ch.isupper() for ch in letters)
 
 
 def strong_shared_keys(a: EntityView, b: EntityView) -> set[str]:
@@ -72,7 +85,7 @@ def strong_shared_keys(a: EntityView, b: EntityView) -> set[str]:
 
     "Tesla", an alias of both "Nikola Tesla" and "Milutin Tesla", is shared but identifies neither.
     """
-    primary = {match_key(a.name), match_key(b.name)}
+    primary = {match_key(a.name, person=a.type == "Person"), match_key(b.name, person=b.type == "Person")}
     return {k for k in a.keys() & b.keys() if k in primary or len(k.split()) >= 2}
 
 
@@ -165,9 +178,10 @@ def cannot_link_reason(
 _ROMAN = re.compile(r"^(?=[ivxlcdm]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 
 
-def _numbers(name: str) -> set[str]:
-    """Digit and roman-numeral tokens ("Henry VIII", "Apollo 11"); single 'i' is not a number."""
-    return {t for t in tokens(name) if t.isdigit() or (len(t) > 1 and _ROMAN.match(t))}
+def _numbers(name: str) -> tuple[str, ...]:
+    """Digit and roman-numeral tokens in order ("Henry VIII", "Apollo 11", "Linux 2.6" != "Linux 6.2");
+    a single 'i' is not a number."""
+    return tuple(t for t in tokens(name) if t.isdigit() or (len(t) > 1 and _ROMAN.match(t)))
 
 
 def distinct_tokens_reason(a: EntityView, b: EntityView) -> str | None:
@@ -244,8 +258,9 @@ def score_pair(
     embedding_similarity: float | None = None,
 ) -> PairScore:
     """Score one pair (type compatibility and cannot-link are checked separately)."""
+    key_a, key_b = match_key(a.name, person=a.type == "Person"), match_key(b.name, person=b.type == "Person")
     signals: dict[str, float] = {
-        "exact": float(match_key(a.name) == match_key(b.name)),
+        "exact": float(key_a == key_b and _decisive(key_a)),
         "alias": float(bool(strong_shared_keys(a, b))),
         "prior_merge": float(a.id in b.merged_ids or b.id in a.merged_ids or bool(a.merged_ids & b.merged_ids)),
         "string": round(_string_similarity(a, b), 4),
@@ -257,9 +272,11 @@ def score_pair(
     if embedding_similarity is not None:
         signals["embedding"] = round(float(embedding_similarity), 4)
     if signals["exact"] or signals["alias"] or signals["prior_merge"]:
+        if fold(a.name) != fold(b.name) and (_caps_word(a.name) or _caps_word(b.name)):
+            signals["caps_word"] = 1.0  # "SOFTWARE" ~ "Software AG" only once the suffix is dropped
         return PairScore(a.id, b.id, 1.0, "exact", signals)
     ca = {t for t in tokens(a.name) if t not in STOPWORDS}
-    if ca and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
+    if len([t for t in ca if len(t) > 1]) >= 2 and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
         # Same words in another order: "Cambridge University" / "University of Cambridge".
         signals["token_set"] = 1.0
         return PairScore(a.id, b.id, 0.95, "token_set", signals)
@@ -282,6 +299,8 @@ def needs_review(ps: PairScore) -> str | None:
     """
     if ps.rule.split("+")[0] in REVIEW_ONLY_RULES:
         return "acronym match: proposed for review, never merged on its own"
+    if ps.rule == "exact" and ps.signals.get("caps_word"):
+        return "a capitalised word matches only once a suffix is dropped: proposed for review"
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
         return "initials match without a shared fact: proposed for review"
     return None

@@ -15,7 +15,7 @@ Shapes:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Iterable
 
 from kgkit.ontology import validate_identifier
@@ -48,29 +48,22 @@ class FusionOpsMixin:
     # -- pre-images ------------------------------------------------------------------------------
     def entity_images(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """Labels and every property of each entity; ``None`` for ids that do not exist."""
-        todo = sorted(set(ids))
-        out: dict[str, dict[str, Any] | None] = dict.fromkeys(todo)
-        for batch in batches(todo, self.batch_size):
-            for r in self._run(Q.ENTITY_IMAGES, {"ids": batch}, write=False):
-                out[r["id"]] = {"labels": sorted(r["labels"]), "props": dict(r["props"])}
-        return out
+        return self._images(Q.ENTITY_IMAGES, ids, lambda r: {"labels": sorted(r["labels"]), "props": dict(r["props"])})
 
     def fact_images(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """Type, endpoints and every property of each fact; ``None`` for ids that do not exist."""
-        todo = sorted(set(ids))
-        out: dict[str, dict[str, Any] | None] = dict.fromkeys(todo)
-        for batch in batches(todo, self.batch_size):
-            for r in self._run(Q.FACT_IMAGES, {"ids": batch}, write=False):
-                out[r["id"]] = {"rel": r["rel"], "s": r["s"], "o": r["o"], "props": dict(r["props"])}
-        return out
+        return self._images(Q.FACT_IMAGES, ids, lambda r: {"rel": r["rel"], "s": r["s"], "o": r["o"], "props": dict(r["props"])})
 
     def evidence_images(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """Every property of each evidence node; ``None`` for ids that do not exist."""
+        return self._images(Q.EVIDENCE_IMAGES, ids, lambda r: {"props": dict(r["props"])})
+
+    def _images(self, stmt: str, ids: Iterable[str], shape: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
         todo = sorted(set(ids))
         out: dict[str, dict[str, Any] | None] = dict.fromkeys(todo)
         for batch in batches(todo, self.batch_size):
-            for r in self._run(Q.EVIDENCE_IMAGES, {"ids": batch}, write=False):
-                out[r["id"]] = {"props": dict(r["props"])}
+            for r in self._run(stmt, {"ids": batch}, write=False):
+                out[r["id"]] = shape(r)
         return out
 
     # -- exact rewrites --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from typing import Any
 from kgkit.errors import ReadOnlyQueryError, UnsafeIdentifierError
 from kgkit.store.base import GraphStore
 from kgkit.store.testing_fusion import (  # noqa: F401  (collected into CHECKS below)
-    check_fusion_end_to_end, check_fusion_images, check_fusion_log, check_fusion_rewrites,
+    _raises, check_fusion_end_to_end, check_fusion_images, check_fusion_log, check_fusion_rewrites,
 )
 from kgkit.types import Document, Entity, Evidence, Provenance, Span, Triple
 
@@ -296,14 +296,6 @@ def _rel(predicate: str) -> str:
     from kgkit.ontology import relationship_type
 
     return relationship_type(predicate)
-
-
-def _raises(exc: type[BaseException], fn: Callable[..., Any], *args: Any) -> None:
-    try:
-        fn(*args)
-    except exc:
-        return
-    raise AssertionError(f"{fn.__name__}{args!r} should have raised {exc.__name__}")
 
 
 CHECKS: dict[str, Callable[[GraphStore], None]] = {
