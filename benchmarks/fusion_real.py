@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("KGKIT_DATA", "/work/shared/datasets"))
 
 
-def build_corpus(out: Path, *, n_doc: int = 60, n_man: int = 25, n_pkg: int = 40, seed: int = 7) -> int:
+def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 80, n_wiki: int = 20, seed: int = 7) -> int:
     rng = random.Random(seed)
     docs = out / "docs"
     if docs.exists():
@@ -78,6 +78,16 @@ def build_corpus(out: Path, *, n_doc: int = 60, n_man: int = 25, n_pkg: int = 40
         body = text.split("\n\n", 1)[1] if "\n\n" in text else text
         if len(body.strip()) > 200:
             (py / f"{p.parent.name.split('-')[0]}.md").write_text(body[:20000], encoding="utf-8")
+    # Encyclopedic sentences (Text2KGBench's Wikidata-TekGen validation split), grouped by subject into
+    # documents of 10 sentences: people called by full name and by surname, many organisations.
+    wiki = docs / "wikidata"
+    wiki.mkdir()
+    for f in sorted((DATA / "extraction" / "text2kgbench" / "data" / "wikidata_tekgen" / "validation").glob("*.jsonl")):
+        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows.sort(key=lambda r: (r.get("sub_label", ""), r["id"]))
+        sents = list(dict.fromkeys(r["sent"] for r in rows))
+        for k in range(min(n_wiki, len(sents) // 10)):
+            (wiki / f"{f.stem}-{k:02d}.txt").write_text(" ".join(sents[10 * k : 10 * k + 10]) + "\n", encoding="utf-8")
     return sum(1 for f in docs.rglob("*") if f.is_file())
 
 

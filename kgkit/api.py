@@ -125,6 +125,8 @@ class KnowledgeGraph:
             chunker = SentenceChunker(**self.config.chunking)
         except TypeError as err:
             raise ConfigError(f"{self.config.source}: bad chunking options: {err}") from err
+        # A fusion run killed halfway is rolled back before anything new is written on top of it.
+        rolled_back = [] if dry_run else self._recover_fusion()
         report = ingest_folder(
             folder, store=self.store, extractor=self.extractor, ontology=self.ontology, ledger=self.ledger,
             chunker=chunker, dry_run=dry_run, progress=progress, **ing,
@@ -132,17 +134,17 @@ class KnowledgeGraph:
         do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
         changed_graph = report.processed > 0 or report.deleted > 0
         # An unchanged folder does no work at all, fusion included, unless a fusion run was killed
-        # halfway: then fusion (which first rolls that run back) runs again.
-        if do_fuse and not dry_run and report.stopped is None and (changed_graph or self._fusion_interrupted()):
+        # halfway: it was rolled back above, and fusion runs again.
+        if do_fuse and not dry_run and report.stopped is None and (changed_graph or rolled_back):
             fr = self.fuse()
             report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
                              if hasattr(fr, k)}
         return report
 
-    def _fusion_interrupted(self) -> bool:
-        from kgkit.fuse import fusion_interrupted
+    def _recover_fusion(self) -> list[str]:
+        from kgkit.fuse import recover_interrupted
 
-        return fusion_interrupted(self.store)
+        return recover_interrupted(self.store)
 
     def fuse(self, **overrides: Any) -> Any:
         """Run the fusion stage with the pipeline's ``fusion`` parameters."""

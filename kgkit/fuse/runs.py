@@ -5,8 +5,8 @@ anything, and set to ``done`` as its last write; every change in between is prec
 pre-image in the journal. A run still ``running`` whose process is gone was killed (``kill -9``,
 power loss): :func:`recover_interrupted` rolls it back exactly from its journal, so the graph is
 as before that run, and reports it. ``fuse_graph`` does this first and then fuses, so the next
-``kgkit fuse`` — or ``kgkit ingest`` on an unchanged folder, which checks :func:`fusion_interrupted`
-— finishes the step.
+``kgkit fuse`` finishes the step; ``kgkit ingest`` rolls such a run back before it writes anything
+and then fuses, even when the folder is unchanged.
 """
 
 from __future__ import annotations
