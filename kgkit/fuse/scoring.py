@@ -164,6 +164,9 @@ def cannot_link_reason(
         return f"types differ ({a.type} vs {b.type})"
     if not names_match and _numbers(a.name) != _numbers(b.name):
         return f"numbers differ ({a.name!r} vs {b.name!r})"
+    forms = (_legal_form(a.name), _legal_form(b.name))
+    if None not in forms and forms[0] != forms[1]:
+        return f"legal forms differ ({a.name!r} vs {b.name!r}): two companies"
     if a.type in params.person_types or b.type in params.person_types:
         # Primary names only, shared aliases or not: a father and son both called "Tesla" stay two.
         if not given_names_compatible(tokens(a.name), tokens(b.name)):
@@ -173,6 +176,17 @@ def cannot_link_reason(
             if not values_compatible(a.functional[pred], b.functional[pred]):
                 return f"conflicting {pred} ({sorted(a.functional[pred])} vs {sorted(b.functional[pred])})"
     return None
+
+
+# Corporate suffixes grouped by legal form: "Collabora Ltd" and "Collabora Inc" are two companies,
+# "IBM Corp" and "IBM Corporation" one.
+_LEGAL_FORMS = {"inc": "us", "corp": "us", "corporation": "us", "co": "us", "company": "us", "llc": "us",
+                "ltd": "uk", "limited": "uk", "plc": "uk", "gmbh": "de", "ag": "de", "sa": "sa", "nv": "nl", "bv": "nl"}
+
+
+def _legal_form(name: str) -> str | None:
+    toks = fold(name).split()
+    return _LEGAL_FORMS.get(toks[-1]) if len(toks) > 1 else None
 
 
 _ROMAN = re.compile(r"^(?=[ivxlcdm]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
@@ -274,6 +288,10 @@ def score_pair(
     if signals["exact"] or signals["alias"] or signals["prior_merge"]:
         if fold(a.name) != fold(b.name) and (_caps_word(a.name) or _caps_word(b.name)):
             signals["caps_word"] = 1.0  # "SOFTWARE" ~ "Software AG" only once the suffix is dropped
+        shared = {key_a} if signals["exact"] else strong_shared_keys(a, b)
+        if (not signals["prior_merge"] and "Person" in (a.type, b.type) and shared
+                and all(len(k.split()) == 1 for k in shared)):
+            signals["one_word_person"] = 1.0  # "Simon" ~ "Simón": a one-word name says little about who
         return PairScore(a.id, b.id, 1.0, "exact", signals)
     ca = {t for t in tokens(a.name) if t not in STOPWORDS}
     if len([t for t in ca if len(t) > 1]) >= 2 and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
@@ -301,6 +319,8 @@ def needs_review(ps: PairScore) -> str | None:
         return "acronym match: proposed for review, never merged on its own"
     if ps.rule == "exact" and ps.signals.get("caps_word"):
         return "a capitalised word matches only once a suffix is dropped: proposed for review"
+    if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
+        return "a one-word person name matched without a shared fact or neighbour: proposed for review"
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
         return "initials match without a shared fact: proposed for review"
     return None

@@ -104,3 +104,27 @@ def test_sample_corpus_merges_no_homonym_pair(tmp_path):
     res = evaluate_sample(corpus, tmp_path / "wd", use_embeddings=False)
     assert res["merge"]["homonym_pairs_merged"] == []
     assert res["merge_kgkit"]["precision"] >= 0.95, res["merge_kgkit"]
+
+
+@pytest.mark.parametrize(("a", "b", "why"), [
+    (("Collabora Ltd", ORG), ("Collabora Inc", ORG), "legal forms differ"),
+    (("SuSE Linux Ltd", ORG), ("SuSE Linux AG", ORG), "legal forms differ"),
+])
+def test_two_legal_forms_are_two_companies(a, b, why):
+    res = resolve_entities([EntityView("a", *a), EntityView("b", *b)])
+    assert res.clusters == [] and any(why in r for _, r in res.rejected)
+
+
+def test_company_suffix_variants_still_merge():
+    views = [EntityView("a", "IBM Corp", ORG), EntityView("b", "IBM Corporation", ORG),
+             EntityView("c", "Apple Computer, Inc", ORG), EntityView("d", "Apple Computer Company", ORG)]
+    assert sorted(sorted(c.members) for c in resolve_entities(views).clusters) == [["a", "b"], ["c", "d"]]
+
+
+def test_one_word_person_names_need_a_shared_fact():
+    """'Simon' (a libpng contributor) and 'Simón' (a novel's character) are not one person."""
+    res = resolve_entities([EntityView("a", "Simon", P), EntityView("b", "Simón", P)])
+    assert res.clusters == [] and "one-word person name" in res.candidates[0][1]
+    with_fact = [EntityView("a", "Simon", P, facts={("out", "bornIn", "x")}, neighbours={"x"}),
+                 EntityView("b", "Simón", P, facts={("out", "bornIn", "x")}, neighbours={"x"})]
+    assert len(resolve_entities(with_fact).clusters) == 1
