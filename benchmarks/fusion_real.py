@@ -37,19 +37,29 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("KGKIT_DATA", "/work/shared/datasets"))
 
 
-def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 80, n_wiki: int = 20, seed: int = 7) -> int:
+def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 80, n_wiki: int = 20, seed: int = 7,
+                 disjoint_from: Path | None = None) -> int:
+    """Build ``out/docs``. With ``disjoint_from`` (an earlier ``--out``): a fresh corpus sharing no
+    document with it (other packages, man pages and READMEs, Wikidata *train* sentences, no WebNLG or
+    sample documents), for a measurement independent of the one before."""
     rng = random.Random(seed)
     docs = out / "docs"
     if docs.exists():
         shutil.rmtree(docs)
-    (docs / "webnlg").mkdir(parents=True)
-    for p in sorted((DATA / "e2e" / "webnlg-dev" / "docs").glob("*.txt")):
-        shutil.copy(p, docs / "webnlg" / p.name)
-    shutil.copytree(REPO / "data" / "sample", docs / "sample", ignore=shutil.ignore_patterns("GOLD.yaml"))
+    docs.mkdir(parents=True)
+    used: set[str] = set()
+    if disjoint_from is not None:
+        used = {p.name.split("-copyright")[0].split("-README")[0] for p in (disjoint_from / "docs").rglob("*") if p.is_file()}
+        used |= {p.stem for p in (disjoint_from / "docs").rglob("*") if p.is_file()}
+    else:
+        (docs / "webnlg").mkdir()
+        for p in sorted((DATA / "e2e" / "webnlg-dev" / "docs").glob("*.txt")):
+            shutil.copy(p, docs / "webnlg" / p.name)
+        shutil.copytree(REPO / "data" / "sample", docs / "sample", ignore=shutil.ignore_patterns("GOLD.yaml"))
     # Debian copyright files and READMEs: real person and organisation names.
     deb = docs / "debian"
     deb.mkdir()
-    pkgs = sorted(p for p in Path("/usr/share/doc").iterdir() if p.is_dir())
+    pkgs = sorted(p for p in Path("/usr/share/doc").iterdir() if p.is_dir() and p.name not in used)
     for p in rng.sample(pkgs, min(n_doc, len(pkgs))):
         for name in ("copyright", "README", "README.md", "README.Debian", "AUTHORS", "NEWS.gz", "changelog.gz"):
             f = p / name
@@ -60,7 +70,7 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
             (deb / f"{p.name}-{name.replace('.gz', '')}.txt").write_text(text, encoding="utf-8")
     man = docs / "man"
     man.mkdir()
-    pages = sorted(Path("/usr/share/man/man1").glob("*.1.gz"))
+    pages = sorted(p for p in Path("/usr/share/man/man1").glob("*.1.gz") if p.name[: -len(".1.gz")] not in used)
     for p in rng.sample(pages, min(n_man, len(pages))):
         name = p.name[: -len(".1.gz")]
         try:
@@ -73,7 +83,8 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
             (man / f"{name}.txt").write_text(text[:20000], encoding="utf-8")
     py = docs / "python"
     py.mkdir()
-    metas = sorted(Path(sys.prefix).glob("lib/python3*/site-packages/*.dist-info/METADATA"))
+    metas = sorted(p for p in Path(sys.prefix).glob("lib/python3*/site-packages/*.dist-info/METADATA")
+                   if p.parent.name.split("-")[0] not in used)
     for p in rng.sample(metas, min(n_pkg, len(metas))):
         text = p.read_text(encoding="utf-8", errors="replace")
         body = text.split("\n\n", 1)[1] if "\n\n" in text else text
@@ -83,7 +94,8 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
     # documents of 10 sentences: people called by full name and by surname, many organisations.
     wiki = docs / "wikidata"
     wiki.mkdir()
-    for f in sorted((DATA / "extraction" / "text2kgbench" / "data" / "wikidata_tekgen" / "validation").glob("*.jsonl")):
+    split = "train" if disjoint_from is not None else "validation"
+    for f in sorted((DATA / "extraction" / "text2kgbench" / "data" / "wikidata_tekgen" / split).glob("*.jsonl")):
         rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
         rows.sort(key=lambda r: (r.get("sub_label", ""), r["id"]))
         sents = list(dict.fromkeys(r["sent"] for r in rows))
@@ -205,10 +217,12 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=120)
     ap.add_argument("--labels", type=Path, default=REPO / "benchmarks" / "results" / "fusion_real_labels.tsv")
     ap.add_argument("--report", type=Path, default=None, help="write the results page here (score step)")
+    ap.add_argument("--disjoint-from", type=Path, default=None, help="corpus step: share no document with this --out")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     if a.step in ("corpus", "all"):
-        print("corpus files:", build_corpus(a.out), flush=True)
+        print("corpus files:", build_corpus(a.out, seed=8 if a.disjoint_from else 7, n_doc=300 if a.disjoint_from else 150,
+                                            n_wiki=30 if a.disjoint_from else 20, disjoint_from=a.disjoint_from), flush=True)
     if a.step in ("ingest", "all"):
         with _Server(a.out):
             print("ingest:", json.dumps(ingest(a.out)), flush=True)
