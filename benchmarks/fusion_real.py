@@ -5,7 +5,10 @@ Steps (each can be run alone; ``all`` runs them in order)::
     python benchmarks/fusion_real.py corpus  --out /tmp/kgkit-real     # build the folder
     python benchmarks/fusion_real.py ingest  --out /tmp/kgkit-real     # spaCy extraction, no fusion
     python benchmarks/fusion_real.py fuse    --out /tmp/kgkit-real     # fuse, write merges.tsv
-    python benchmarks/fusion_real.py score   --labels benchmarks/results/fusion_real_labels.tsv
+    python benchmarks/fusion_real.py score   --out /tmp/kgkit-real --labels LABELS.tsv --report RESULTS.md
+
+    # a second, independent corpus (no document in common with the first):
+    python benchmarks/fusion_real.py corpus --out /tmp/kgkit-real2 --disjoint-from /tmp/kgkit-real
 
 The corpus is text found on this machine, copied (never committed) into ``--out``: the WebNLG e2e
 documents (encyclopedic prose about people, places, airports, food), the sample corpus, Debian
@@ -161,7 +164,7 @@ def fuse(out: Path, sample: int, seed: int = 11) -> dict:
     return summary
 
 
-def score(labels: Path, out: Path, report: Path | None = None) -> dict:
+def score(labels: Path, out: Path, report: Path | None = None, note: str | None = None) -> dict:
     """Merge precision of a labelled sample; with ``report``, also write the results page."""
     with open(labels, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
@@ -191,9 +194,9 @@ def score(labels: Path, out: Path, report: Path | None = None) -> dict:
             + "; each labelled by hand, checking the evidence texts where unsure (`ok`: both names denote the same "
             "thing, including two truncations of one name; `wrong`: they do not; distinct legal entities of one "
             "brand count as wrong).", "",
-            "Caveat: while developing the name rules, the merges of an earlier, smaller corpus built the same way "
-            "(350 files: the same WebNLG and sample documents, fewer Debian/man/Python files, no Wikidata) were "
-            "looked at (not labelled); so this corpus is not fully independent of the rules.", "",
+            note or ("Caveat: while developing the name rules, the merges of an earlier, smaller corpus built the same "
+                     "way (350 files: the same WebNLG and sample documents, fewer Debian/man/Python files, no Wikidata) "
+                     "were looked at (not labelled); so this corpus is not fully independent of the rules."), "",
             f"**Merge precision: {res['ok']} / {res['labelled']} = {res['precision']}** (goal >= 0.95).", "",
             "Wrong merges:", "",
         ]
@@ -217,6 +220,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=120)
     ap.add_argument("--labels", type=Path, default=REPO / "benchmarks" / "results" / "fusion_real_labels.tsv")
     ap.add_argument("--report", type=Path, default=None, help="write the results page here (score step)")
+    ap.add_argument("--note", default=None, help="score step: the paragraph on how independent the corpus is")
     ap.add_argument("--disjoint-from", type=Path, default=None, help="corpus step: share no document with this --out")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +234,7 @@ def main() -> None:
         with _Server(a.out):
             print("fuse:", json.dumps(fuse(a.out, a.sample), default=str), flush=True)
     if a.step == "score":
-        print("score:", json.dumps(score(a.labels, a.out, a.report)))
+        print("score:", json.dumps(score(a.labels, a.out, a.report, a.note)))
 
 
 if __name__ == "__main__":
