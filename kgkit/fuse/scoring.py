@@ -164,6 +164,8 @@ def cannot_link_reason(
         return f"types differ ({a.type} vs {b.type})"
     if not names_match and _numbers(a.name) != _numbers(b.name):
         return f"numbers differ ({a.name!r} vs {b.name!r})"
+    if _symbols(a.name) != _symbols(b.name):
+        return f"symbols differ ({a.name!r} vs {b.name!r})"
     forms = (_legal_form(a.name), _legal_form(b.name))
     if None not in forms and forms[0] != forms[1]:
         return f"legal forms differ ({a.name!r} vs {b.name!r}): two companies"
@@ -182,6 +184,11 @@ def cannot_link_reason(
 # "IBM Corp" and "IBM Corporation" one.
 _LEGAL_FORMS = {"inc": "us", "corp": "us", "corporation": "us", "co": "us", "company": "us", "llc": "us",
                 "ltd": "uk", "limited": "uk", "plc": "uk", "gmbh": "de", "ag": "de", "sa": "sa", "nv": "nl", "bv": "nl"}
+
+
+def _symbols(name: str) -> tuple[str, ...]:
+    """Signs that folding drops but that change the meaning: "C" / "C++" / "C#", "a + b" / "a - b"."""
+    return tuple(re.findall(r"\+\+|#|\+|[*=]", name))
 
 
 def _legal_form(name: str) -> str | None:
@@ -288,6 +295,8 @@ def score_pair(
     if signals["exact"] or signals["alias"] or signals["prior_merge"]:
         if fold(a.name) != fold(b.name) and (_caps_word(a.name) or _caps_word(b.name)):
             signals["caps_word"] = 1.0  # "SOFTWARE" ~ "Software AG" only once the suffix is dropped
+        if signals["exact"] and (_legal_form(a.name) is None) != (_legal_form(b.name) is None):
+            signals["suffix_only"] = 1.0  # "Redis" ~ "Redis Inc": the product, the person or the company?
         shared = {key_a} if signals["exact"] else strong_shared_keys(a, b)
         if (not signals["prior_merge"] and "Person" in (a.type, b.type) and shared
                 and all(len(k.split()) == 1 for k in shared)):
@@ -319,6 +328,8 @@ def needs_review(ps: PairScore) -> str | None:
         return "acronym match: proposed for review, never merged on its own"
     if ps.rule == "exact" and ps.signals.get("caps_word"):
         return "a capitalised word matches only once a suffix is dropped: proposed for review"
+    if ps.rule == "exact" and ps.signals.get("suffix_only") and ps.signals.get("context", 0.0) < 0.25:
+        return "a name matches a company name only without its legal form, with no shared fact: proposed for review"
     if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
         return "a one-word person name matched without a shared fact or neighbour: proposed for review"
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:

@@ -128,3 +128,19 @@ def test_one_word_person_names_need_a_shared_fact():
     with_fact = [EntityView("a", "Simon", P, facts={("out", "bornIn", "x")}, neighbours={"x"}),
                  EntityView("b", "Simón", P, facts={("out", "bornIn", "x")}, neighbours={"x"})]
     assert len(resolve_entities(with_fact).clusters) == 1
+
+
+def test_bare_name_vs_company_name_needs_a_shared_fact():
+    """'Redis' (the database) / 'Redis Inc', 'Walt Disney' (the person) / 'Walt Disney Company'."""
+    for bare, company in (("Redis", "Redis Inc"), ("Walt Disney", "Walt Disney Company"), ("Software", "Software AG")):
+        res = resolve_entities([EntityView("a", bare, ORG), EntityView("b", company, ORG)])
+        assert res.clusters == [] and "legal form" in res.candidates[0][1], (bare, res.candidates)
+    with_fact = [EntityView("a", "Redis", ORG, facts={("in", "worksFor", "p")}, neighbours={"p"}),
+                 EntityView("b", "Redis Inc", ORG, facts={("in", "worksFor", "p")}, neighbours={"p"})]
+    assert len(resolve_entities(with_fact).clusters) == 1
+
+
+@pytest.mark.parametrize(("a", "b"), [("C API", "C++ API"), ("C#", "C"), ("arg1 + arg2", "arg1 - arg2")])
+def test_meaningful_symbols_keep_names_apart(a, b):
+    res = resolve_entities([EntityView("a", a, "Work"), EntityView("b", b, "Work")])
+    assert res.clusters == [] and res.candidates == []
