@@ -119,8 +119,9 @@ def candidates_cmd(
     if not rows:
         console.print("no open merge candidates")
     for c in rows:
+        # Entity names are text from the documents: never read as rich markup.
         console.print(f"{c['id']}  {c['score']:.2f}  {c['a_name']!r} ~ {c['b_name']!r} ({c['type']}, {c['rule']})"
-                      f"{'' if c['status'] == 'open' else '  [' + c['status'] + ']'}\n    {c['reason']}")
+                      f"{'' if c['status'] == 'open' else '  (' + c['status'] + ')'}\n    {c['reason']}", markup=False)
     if rows:
         console.print("merge one with `kgkit fuse accept ID`, keep it apart with `kgkit fuse reject ID`")
 
