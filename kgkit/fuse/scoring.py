@@ -13,10 +13,19 @@ rule           when                                                             
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
+Acronyms and initials only *propose*: an ``acronym`` pair, and a ``partial`` pair whose short form
+uses initials ("M. Curie") without a shared fact to back it, is never merged on its score alone
+(see :data:`REVIEW_ONLY_RULES` and :func:`needs_review`); it becomes a candidate for review. A
+shared alias counts as an ``exact`` match only when it is a full name (two or more tokens) or the
+primary name of one of the two: a bare surname that two people were both called ("Tesla") is not.
+
 Cannot-link (never merge, not even through a third entity): incompatible types; different numbers
 ("Henry VI" / "Henry VIII"); persons whose given names clearly differ; conflicting values of a
 functional relation (two birth dates), unless the names match exactly; pairs the user lists in
-``cannot_link``. Soft cannot-link (no direct merge): each name has a token the other lacks.
+``cannot_link``. Persons whose *primary* names differ in given name never merge, even when they
+share an alias ("Nikola Tesla" / "Milutin Tesla", both once called "Tesla"). Soft cannot-link (no
+direct merge, and no two such names in one cluster): each name has a token the other lacks
+("Bard College" / "Birkbeck College").
 """
 
 from __future__ import annotations
@@ -31,7 +40,13 @@ from rapidfuzz.distance import JaroWinkler
 from kgkit.fuse.normalize import STOPWORDS, fold, given_names_compatible, initials_compatible, match_key, tokens
 from kgkit.ontology import Ontology
 
-__all__ = ["EntityView", "ScoringParams", "PairScore", "score_pair", "cannot_link_reason", "values_compatible"]
+__all__ = [
+    "EntityView", "ScoringParams", "PairScore", "REVIEW_ONLY_RULES", "score_pair", "cannot_link_reason",
+    "values_compatible", "needs_review", "is_acronym_like",
+]
+
+#: Rules whose pairs are only ever proposed for review, never merged on their score.
+REVIEW_ONLY_RULES = frozenset({"acronym"})
 
 
 @dataclass
@@ -49,7 +64,39 @@ class EntityView:
     support: int = 0  # evidence count, used to pick the canonical member
 
     def keys(self) -> set[str]:
-        return {match_key(n) for n in (self.name, *self.aliases) if n}
+        """Match keys of the name and aliases that are long enough to identify (3+ letters or digits)."""
+        person = self.type == "Person"
+        return {k for n in (self.name, *self.aliases) if n and _decisive(k := match_key(n, person=person))}
+
+
+def _decisive(key: str) -> bool:
+    """Keys of one or two characters ("c", "x", "un") are too short to identify anything."""
+    return sum(ch.isalnum() for ch in key) >= 3
+
+
+def _caps_word(name: str) -> bool:
+    """One word in capitals ("SOFTWARE", "IBM"): an acronym or shouted licence text, not a plain name."""
+    letters = [ch for ch in name if ch.isalpha()]
+    return len(name.split()) == 1 and len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def strong_shared_keys(a: EntityView, b: EntityView) -> set[str]:
+    """Shared name keys that identify: a full name (2+ tokens) or the primary name of one of the two.
+
+    "Tesla", an alias of both "Nikola Tesla" and "Milutin Tesla", is shared but identifies neither.
+    """
+    primary = {match_key(a.name, person=a.type == "Person"), match_key(b.name, person=b.type == "Person")}
+    return {k for k in a.keys() & b.keys() if k in primary or len(k.split()) >= 2}
+
+
+def is_acronym_like(name: str) -> bool:
+    """Whether ``name`` looks like an acronym or initials ("UN", "BC", "I.B.M.", "un") rather than a name."""
+    letters = "".join(ch for ch in name if ch.isalnum())
+    if not letters or " " in name.strip():
+        return False
+    if len(letters) <= 3 and len(name.strip()) <= 6:
+        return True
+    return letters.isupper() and len(letters) <= 6
 
 
 @dataclass(frozen=True)
@@ -65,7 +112,7 @@ class ScoringParams:
         org_types: entity types for which the acronym rule applies ("IBM", "NYC").
     """
 
-    merge_threshold: float = 0.8
+    merge_threshold: float = 0.85
     ambiguous_threshold: float = 0.6
     ambiguity_margin: float = 0.05
     w_string: float = 0.35
@@ -117,9 +164,14 @@ def cannot_link_reason(
         return f"types differ ({a.type} vs {b.type})"
     if not names_match and _numbers(a.name) != _numbers(b.name):
         return f"numbers differ ({a.name!r} vs {b.name!r})"
-    if a.type in params.person_types and not names_match:
-        ta, tb = tokens(a.name), tokens(b.name)
-        if not given_names_compatible(ta, tb):
+    if _symbols(a.name) != _symbols(b.name):
+        return f"symbols differ ({a.name!r} vs {b.name!r})"
+    forms = (_legal_form(a.name), _legal_form(b.name))
+    if None not in forms and forms[0] != forms[1]:
+        return f"legal forms differ ({a.name!r} vs {b.name!r}): two companies"
+    if a.type in params.person_types or b.type in params.person_types:
+        # Primary names only, shared aliases or not: a father and son both called "Tesla" stay two.
+        if not given_names_compatible(tokens(a.name), tokens(b.name)):
             return f"given names differ ({a.name!r} vs {b.name!r})"
     if not names_match:
         for pred in a.functional.keys() & b.functional.keys():
@@ -128,12 +180,29 @@ def cannot_link_reason(
     return None
 
 
+# Corporate suffixes grouped by legal form: "Collabora Ltd" and "Collabora Inc" are two companies,
+# "IBM Corp" and "IBM Corporation" one.
+_LEGAL_FORMS = {"inc": "us", "corp": "us", "corporation": "us", "co": "us", "company": "us", "llc": "us",
+                "ltd": "uk", "limited": "uk", "plc": "uk", "gmbh": "de", "ag": "de", "sa": "sa", "nv": "nl", "bv": "nl"}
+
+
+def _symbols(name: str) -> tuple[str, ...]:
+    """Signs that folding drops but that change the meaning: "C" / "C++" / "C#", "a + b" / "a - b"."""
+    return tuple(re.findall(r"\+\+|#|\+|[*=]", name))
+
+
+def _legal_form(name: str) -> str | None:
+    toks = fold(name).split()
+    return _LEGAL_FORMS.get(toks[-1]) if len(toks) > 1 else None
+
+
 _ROMAN = re.compile(r"^(?=[ivxlcdm]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 
 
-def _numbers(name: str) -> set[str]:
-    """Digit and roman-numeral tokens ("Henry VIII", "Apollo 11"); single 'i' is not a number."""
-    return {t for t in tokens(name) if t.isdigit() or (len(t) > 1 and _ROMAN.match(t))}
+def _numbers(name: str) -> tuple[str, ...]:
+    """Digit and roman-numeral tokens in order ("Henry VIII", "Apollo 11", "Linux 2.6" != "Linux 6.2");
+    a single 'i' is not a number."""
+    return tuple(t for t in tokens(name) if t.isdigit() or (len(t) > 1 and _ROMAN.match(t)))
 
 
 def distinct_tokens_reason(a: EntityView, b: EntityView) -> str | None:
@@ -210,10 +279,10 @@ def score_pair(
     embedding_similarity: float | None = None,
 ) -> PairScore:
     """Score one pair (type compatibility and cannot-link are checked separately)."""
-    ka, kb = a.keys(), b.keys()
+    key_a, key_b = match_key(a.name, person=a.type == "Person"), match_key(b.name, person=b.type == "Person")
     signals: dict[str, float] = {
-        "exact": float(match_key(a.name) == match_key(b.name)),
-        "alias": float(bool(ka & kb)),
+        "exact": float(key_a == key_b and _decisive(key_a)),
+        "alias": float(bool(strong_shared_keys(a, b))),
         "prior_merge": float(a.id in b.merged_ids or b.id in a.merged_ids or bool(a.merged_ids & b.merged_ids)),
         "string": round(_string_similarity(a, b), 4),
         "context": round(context_similarity(a, b), 4),
@@ -224,14 +293,23 @@ def score_pair(
     if embedding_similarity is not None:
         signals["embedding"] = round(float(embedding_similarity), 4)
     if signals["exact"] or signals["alias"] or signals["prior_merge"]:
+        if fold(a.name) != fold(b.name) and (_caps_word(a.name) or _caps_word(b.name)):
+            signals["caps_word"] = 1.0  # "SOFTWARE" ~ "Software AG" only once the suffix is dropped
+        if signals["exact"] and (_legal_form(a.name) is None) != (_legal_form(b.name) is None):
+            signals["suffix_only"] = 1.0  # "Redis" ~ "Redis Inc": the product, the person or the company?
+        shared = {key_a} if signals["exact"] else strong_shared_keys(a, b)
+        if (not signals["prior_merge"] and "Person" in (a.type, b.type) and shared
+                and all(len(k.split()) == 1 for k in shared)):
+            signals["one_word_person"] = 1.0  # "Simon" ~ "Simón": a one-word name says little about who
         return PairScore(a.id, b.id, 1.0, "exact", signals)
     ca = {t for t in tokens(a.name) if t not in STOPWORDS}
-    if ca and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
+    if len([t for t in ca if len(t) > 1]) >= 2 and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
         # Same words in another order: "Cambridge University" / "University of Cambridge".
         signals["token_set"] = 1.0
         return PairScore(a.id, b.id, 0.95, "token_set", signals)
     if a.type in params.person_types and _partial_name(a, b):
         signals["partial"] = 1.0
+        signals["initials"] = float(any(len(t) == 1 for t in (*tokens(a.name), *tokens(b.name))))
         return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
     if a.type in params.org_types:
         na, nb = match_key(a.name), match_key(b.name)
@@ -239,6 +317,24 @@ def score_pair(
             signals["acronym"] = 1.0
             return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "acronym", signals)
     return PairScore(a.id, b.id, round(_weighted(signals, params), 4), "weighted", signals)
+
+
+def needs_review(ps: PairScore) -> str | None:
+    """Why a pair may only be proposed, never merged on its score, or ``None``.
+
+    Acronyms always; initials ("M. Curie" / "Marie Curie") unless the two share a fact.
+    """
+    if ps.rule.split("+")[0] in REVIEW_ONLY_RULES:
+        return "acronym match: proposed for review, never merged on its own"
+    if ps.rule == "exact" and ps.signals.get("caps_word"):
+        return "a capitalised word matches only once a suffix is dropped: proposed for review"
+    if ps.rule == "exact" and ps.signals.get("suffix_only") and ps.signals.get("context", 0.0) < 0.25:
+        return "a name matches a company name only without its legal form, with no shared fact: proposed for review"
+    if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
+        return "a one-word person name matched without a shared fact or neighbour: proposed for review"
+    if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
+        return "initials match without a shared fact: proposed for review"
+    return None
 
 
 def _weighted(signals: Mapping[str, float], p: ScoringParams) -> float:

@@ -179,3 +179,111 @@ WHERE $all OR r.fusion_status IS NULL OR r.fusion_status <> 'rejected'
 RETURN r.id AS id, s.id AS s, r.predicate AS p, type(r) AS rel, o.id AS o,
        coalesce(r.fused_confidence, r.confidence) AS c, properties(r) AS props
 """
+
+
+# -- fusion: pre-images, exact rewrites, and the fusion log (see kgkit.store.fusion_ops) -------------
+ENTITY_IMAGES = """
+UNWIND $ids AS id
+MATCH (n:Entity {id: id})
+RETURN n.id AS id, labels(n) AS labels, properties(n) AS props
+"""
+
+# Relationships are matched by id alone (no index on relationship properties in either store), one
+# scan per batch; callers batch their ids.
+FACT_IMAGES = """
+MATCH (s:Entity)-[r]->(o:Entity)
+WHERE r.id IN $ids
+RETURN r.id AS id, type(r) AS rel, s.id AS s, o.id AS o, properties(r) AS props
+"""
+
+EVIDENCE_IMAGES = """
+UNWIND $ids AS id
+MATCH (e:Evidence {id: id})
+RETURN e.id AS id, properties(e) AS props
+"""
+
+DELETE_EVIDENCE = """
+UNWIND $ids AS id
+MATCH (e:Evidence {id: id})
+DELETE e
+RETURN count(*) AS n
+"""
+
+# Anchored on the (indexed) subject id: matching relationships by id alone scans every edge per row.
+SET_FACT_PROPERTIES_ANCHORED = """
+UNWIND $rows AS row
+MATCH (:Entity {id: row.s})-[r]->(:Entity)
+WHERE r.id = row.id
+SET r += row.props
+RETURN count(*) AS n
+"""
+
+REPLACE_EVIDENCE = """
+UNWIND $rows AS row
+MERGE (e:Evidence {id: row.id})
+SET e = row.props
+RETURN count(*) AS n
+"""
+
+UPDATE_EVIDENCE = """
+UNWIND $rows AS row
+MATCH (e:Evidence {id: row.id})
+SET e += row.props
+RETURN count(*) AS n
+"""
+
+
+def replace_entities(labels: list[str]) -> str:
+    """Recreate (or overwrite) entities with exactly ``row.props`` under ``labels``."""
+    lab = ":".join(validate_identifier(x, "label") for x in labels)
+    return f"""
+UNWIND $rows AS row
+MERGE (n:{lab} {{id: row.id}})
+SET n = row.props
+RETURN count(*) AS n
+"""
+
+
+def create_facts(rel_type: str) -> str:
+    """Create relationships with exactly ``row.props`` (callers delete any old one first)."""
+    rel_type = validate_identifier(rel_type, "relationship type")
+    return f"""
+UNWIND $rows AS row
+MATCH (s:Entity {{id: row.s}})
+MATCH (o:Entity {{id: row.o}})
+CREATE (s)-[r:{rel_type}]->(o)
+SET r = row.props
+RETURN count(*) AS n
+"""
+
+
+#: Labels of the fusion log; each record has an ``id``; all but the run carry ``run_id``.
+FUSION_LABELS = ("FusionRun", "MergeDecision", "Conflict", "FusionJournal", "MergeCandidate")
+
+
+def create_fusion_records(label: str) -> str:
+    return f"UNWIND $rows AS row CREATE (x:{_fusion_label(label)}) SET x = row RETURN count(*) AS n"
+
+
+def fusion_records(label: str, *, of_run: bool) -> str:
+    where = " WHERE x.run_id = $run" if of_run else ""
+    return f"MATCH (x:{_fusion_label(label)}){where} RETURN properties(x) AS x"
+
+
+def update_fusion_record(label: str) -> str:
+    return f"MATCH (x:{_fusion_label(label)} {{id: $id}}) SET x += $props RETURN count(*) AS n"
+
+
+DELETE_FUSION_RUN = """
+MATCH (x)
+WHERE (x:FusionRun AND x.id = $run)
+   OR ((x:MergeDecision OR x:Conflict OR x:FusionJournal OR x:MergeCandidate) AND x.run_id = $run)
+DELETE x
+RETURN count(*) AS n
+"""
+
+
+def _fusion_label(label: str) -> str:
+    if label not in FUSION_LABELS:
+        raise ValueError(f"unknown fusion record label {label!r}; known: {', '.join(FUSION_LABELS)}")
+    return label

@@ -18,7 +18,9 @@ open, empty store; every check becomes a test::
 What is checked: idempotent upserts, the evidence/provenance round trip, retraction of a document
 (facts another document supports survive, orphans go), deletion and property updates, Cypher with
 parameters, read-only ``query``, unicode names, and hostile text in names (stored verbatim, never
-executed) and in relation names / labels (refused with :class:`UnsafeIdentifierError`).
+executed) and in relation names / labels (refused with :class:`UnsafeIdentifierError`); and
+everything fusion needs (:mod:`kgkit.store.testing_fusion`): pre-images, exact rewrites, the fusion
+log, and ``kgkit fuse`` end to end (merge, conflict resolution, candidates, exact undo).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from typing import Any
 
 from kgkit.errors import ReadOnlyQueryError, UnsafeIdentifierError
 from kgkit.store.base import GraphStore
+from kgkit.store.testing_fusion import (  # noqa: F401  (collected into CHECKS below)
+    _raises, check_fusion_end_to_end, check_fusion_images, check_fusion_log, check_fusion_rewrites,
+)
 from kgkit.types import Document, Entity, Evidence, Provenance, Span, Triple
 
 __all__ = ["CHECKS", "HOSTILE_NAMES", "UNICODE_NAMES", "GraphStoreConformance", "make_document", "make_triple", "run_conformance"]
@@ -296,14 +301,6 @@ def _rel(predicate: str) -> str:
     from kgkit.ontology import relationship_type
 
     return relationship_type(predicate)
-
-
-def _raises(exc: type[BaseException], fn: Callable[..., Any], *args: Any) -> None:
-    try:
-        fn(*args)
-    except exc:
-        return
-    raise AssertionError(f"{fn.__name__}{args!r} should have raised {exc.__name__}")
 
 
 CHECKS: dict[str, Callable[[GraphStore], None]] = {

@@ -76,16 +76,29 @@ def test_ambiguous_surname_is_left_alone(store, ontology):
     assert "Curie" in names_of(store)
 
 
-def test_acronym_and_alias_list_merge(store, ontology):
+def test_acronym_is_a_candidate_and_alias_list_merges(store, ontology):
+    from kgkit.fuse import accept_candidate, list_candidates
+
     store.write_triples([
         triple(("Thomas Watson", P), "worksFor", ("International Business Machines", ORG), "a.md"),
         triple(("Ada Lovelace", P), "worksFor", ("IBM", ORG), "b.md"),
     ])
     store.upsert_entities([Entity("Maria Skłodowska", P, aliases=("Marie Curie",)), Entity("Marie Curie", P)])
-    fuse_graph(store, ontology, **FAST)
+    report = fuse_graph(store, ontology, **FAST)
     names = names_of(store)
-    assert ("IBM" in names) != ("International Business Machines" in names)
+    assert "IBM" in names and "International Business Machines" in names, "an acronym never decides a merge"
     assert ("Marie Curie" in names) != ("Maria Skłodowska" in names)
+    (cand,) = list_candidates(store)
+    assert {cand["a_name"], cand["b_name"]} == {"IBM", "International Business Machines"}
+    assert cand["rule"] == "acronym" and "acronym" in cand["reason"] and report.candidates == 1
+    before_accept = graph_state(store)
+    accept_candidate(store, ontology, cand["id"])
+    names = names_of(store)
+    assert "IBM" not in names and "IBM" in names["International Business Machines"], "canonical is the real name"
+    assert list_candidates(store) == []
+    undo(store)  # undoes the accepted merge only, and reopens the candidate
+    assert graph_state(store) == before_accept
+    assert [c["id"] for c in list_candidates(store)] == [cand["id"]]
 
 
 def test_cannot_link_parameter(store, ontology):
@@ -122,6 +135,7 @@ def test_second_run_resolves_against_existing_entities(store, ontology):
     store.write_triples([
         triple(("Curie", P), "award", ("Nobel Prize in Physics", "Award"), "d.md"),
         triple(("Marie Skłodowska Curie", P), "diedIn", ("Passy", PL), "e.md"),
+        triple(("Marie Skłodowska Curie", P), "bornIn", ("Warsaw", PL), "e.md"),  # a shared fact backs the match
     ])
     second = fuse_graph(store, ontology, **FAST)
     names = names_of(store)
@@ -149,6 +163,7 @@ def test_dry_run_writes_nothing(store, ontology):
 def test_self_loop_becomes_mention(store, ontology):
     store.write_triples([
         triple(("Marie Curie", P), "bornIn", ("Warsaw", PL), "a.md"),
+        triple(("M. Curie", P), "bornIn", ("Warsaw", PL), "b.md"),  # initials merge only with a shared fact
         triple(("M. Curie", P), "spouse", ("Marie Curie", P), "b.md"),
     ])
     before = graph_state(store)
