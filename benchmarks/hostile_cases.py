@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "ingest"))
-from pdf_fixtures import aes_encrypted_pdf, build_pdf, password_pdf  # noqa: E402
+from pdf_fixtures import aes_encrypted_pdf, password_pdf, text_pdf  # noqa: E402
 
 TEXT = "Ada Lovelace was born in London. Marie Curie was born in Warsaw."
 ACCENTED = "Kurt Gödel was born in Brünn. Erwin Schrödinger lived in Zürich. Paul Erdős was born in Budapest."
@@ -29,17 +29,6 @@ class Case:
     path: bytes  # relative to the hostile folder
     expect: str  # read | skip:<kind> | skip:* | ignored
     marker: str | None = None  # text that must be in the decoded document
-
-
-def _pdf(text: str) -> bytes:
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    return build_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ])
 
 
 class Builder:
@@ -69,7 +58,7 @@ def build(root: Path, huge_bytes: int) -> list[Case]:  # noqa: C901 - one flat l
     for i in range(20):
         f("control", f"plain/doc{i:02}.txt", f"Person{i} Smith was born in Paris. {TEXT}".encode(), "read", f"Person{i}")
     for ext, data in ((".TXT", TEXT.encode()), (".Md", b"# T\n\n" + TEXT.encode()), (".HTM", f"<p>{TEXT}</p>".encode()),
-                      (".Html", f"<p>{TEXT}</p>".encode()), (".MARKDOWN", TEXT.encode()), (".PDF", _pdf(TEXT)),
+                      (".Html", f"<p>{TEXT}</p>".encode()), (".MARKDOWN", TEXT.encode()), (".PDF", text_pdf(TEXT)),
                       (".tXt", TEXT.encode()), (".mD", TEXT.encode())):
         f("extension case", f"case/file{ext}", data, "read", "Lovelace")
     for i, name in enumerate([b"caf\xe9.txt", b"\xff\xfe.txt", b"\x80\x81\x82.md", b"mixed \xc3\xa9 \xe9.txt", b"back\\slash\xe9.txt",
@@ -121,12 +110,12 @@ def build(root: Path, huge_bytes: int) -> list[Case]:  # noqa: C901 - one flat l
         f("empty", f"empty/blank{ext}", b" \n\t\n  ", "skip:empty")
     f("empty", "empty/empty.pdf", b"", "skip:bad_pdf")
     f("empty", "empty/tags-only.html", b"<html><head><script>x=1</script></head><body></body></html>", "skip:empty")
-    f("PDF", "pdf/good.pdf", _pdf(TEXT), "read", "Lovelace")
+    f("PDF", "pdf/good.pdf", text_pdf(TEXT), "read", "Lovelace")
     f("PDF", "pdf/aes.pdf", aes_encrypted_pdf(), "skip:encrypted_pdf")
     f("PDF", "pdf/aes2.pdf", aes_encrypted_pdf(), "skip:encrypted_pdf")
     f("PDF", "pdf/password.pdf", password_pdf(), "skip:encrypted_pdf")
-    f("PDF", "pdf/truncated.pdf", _pdf(TEXT)[:200], "skip:*")
-    f("PDF", "pdf/bad-xref.pdf", _pdf(TEXT).replace(b"xref", b"xrfe"), "skip:*")
+    f("PDF", "pdf/truncated.pdf", text_pdf(TEXT)[:200], "skip:*")
+    f("PDF", "pdf/bad-xref.pdf", text_pdf(TEXT).replace(b"xref", b"xrfe"), "skip:*")
     f("PDF", "pdf/header-only.pdf", b"%PDF-1.4\n", "skip:bad_pdf")
     f("pathological markup", "markup/br-200k.html", b"<html><body>" + b"<br>" * 200_000 + b"</body></html>", "skip:empty")
     f("pathological markup", "markup/br-20k-words.html", b"<p>Start." + b"<br>w" * 20_000 + b"</p>", "read", "Start.")

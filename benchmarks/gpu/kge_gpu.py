@@ -263,41 +263,16 @@ def race_loops(name: str, spec: dict[str, Any], data: str | None, device: str, s
 
     model = make_model(spec["model"], ds, embedding_dim=spec["embedding_dim"], device=device)
     cfg = OneVsAllConfig(**{**spec["train"], "eval_every": 4, "time_budget_s": None, "epochs": 10_000})
-    # kgkit's budget counts its validations; stop by training time through the callback instead
-    stop = {"t": 0.0}
+    label = "kgkit 1-vs-all + N3 (Adagrad)"
 
-    class _Stop(Exception):
-        pass
+    def record_and_stop(res: Any) -> bool:
+        # kgkit's time budget counts its validations; the race compares training time alone
+        spent = sum(res.epoch_seconds)
+        if res.validation_mrr and res.validation_mrr[-1][0] == res.epochs:
+            curves.setdefault(label, []).append((round(spent, 2), res.epochs, round(res.validation_mrr[-1][1], 4)))
+        return spent >= seconds
 
-    res_holder: dict[str, Any] = {}
-
-    def on_epoch(epoch: int, loss: float, v: float | None) -> None:
-        if v is not None:
-            curves.setdefault("kgkit 1-vs-all + N3 (Adagrad)", []).append((round(stop["t"], 2), epoch, round(v, 4)))
-        if stop["t"] >= seconds:
-            raise _Stop
-
-    def timed_on_epoch(epoch: int, loss: float, v: float | None) -> None:
-        stop["t"] = sum(res_holder["res"].epoch_seconds) if "res" in res_holder else stop["t"]
-        on_epoch(epoch, loss, v)
-
-    # train_one_vs_all returns its result only at the end: read the epoch times from a wrapper instead
-    import kgkit.embed.fast_training as ft
-
-    orig = ft.OneVsAllResult
-
-    class _Tracked(orig):  # type: ignore[misc, valid-type]
-        def __init__(self, *a: Any, **k: Any) -> None:
-            super().__init__(*a, **k)
-            res_holder["res"] = self
-
-    ft.OneVsAllResult = _Tracked  # type: ignore[misc]
-    try:
-        train_one_vs_all(model, ds, cfg, on_epoch=timed_on_epoch, validate=vmrr)
-    except _Stop:
-        pass
-    finally:
-        ft.OneVsAllResult = orig  # type: ignore[misc]
+    train_one_vs_all(model, ds, cfg, validate=vmrr, should_stop=record_and_stop)
     del model
     cls = {"complex": ComplEx, "distmult": DistMult}[spec["model"].lower()]
     for label, loop_cls, loss, opt_cls, opt_lr in (
@@ -464,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "kge_race.json").write_text(json.dumps(figures, indent=2))
         return 1 if figures["errors"] else 0
     for name in names:
-        got = section(f"train {name}", lambda: train_recommended(name, configs[name], args.data, device, out))
+        got = section(f"train {name}", lambda name=name: train_recommended(name, configs[name], args.data, device, out))
         if got is not None:
             figures["train"].append(got[0])
             models[name] = got[1:]

@@ -170,6 +170,7 @@ def train_one_vs_all(
     model: "Model", dataset: "KGEDataset", config: OneVsAllConfig | None = None, *,
     checkpoint: str | Path | None = None, on_epoch: Callable[[int, float, float | None], None] | None = None,
     validate: Callable[["Model"], float] | None = None,
+    should_stop: Callable[[OneVsAllResult], bool] | None = None,
 ) -> OneVsAllResult:
     """Train ``model`` (ComplEx or DistMult with inverse triples) in place with the 1-vs-all recipe.
 
@@ -181,6 +182,8 @@ def train_one_vs_all(
         on_epoch: called as ``on_epoch(epoch, loss, validation_mrr_or_None)`` after every epoch.
         validate: ``validate(model) -> MRR`` for model selection; default: filtered both-sides MRR on
             ``dataset.validation`` with :class:`~kgkit.embed.evaluation.FastRankEvaluator`.
+        should_stop: called with the curve so far after every epoch; training ends when it returns True
+            (e.g. after a budget of training time alone, validations excluded).
 
     Returns:
         the curve; the model holds the best-validation weights (or the last ones without validation).
@@ -273,6 +276,8 @@ def train_one_vs_all(
                                     "generator": gen.get_state(), "best": best_state, "result": asdict(res)})
         if on_epoch is not None:
             on_epoch(epoch, epoch_loss, vmrr)
+        if should_stop is not None and should_stop(res):
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     res.seconds = time.perf_counter() - started

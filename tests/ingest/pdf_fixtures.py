@@ -18,6 +18,18 @@ def build_pdf(objs: list[bytes], trailer_extra: bytes = b"") -> bytes:
     return bytes(out)
 
 
+def text_pdf(text: str) -> bytes:
+    """A one-page PDF with ``text`` in Helvetica."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    return build_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
 def aes_encrypted_pdf() -> bytes:
     """A PDF encrypted with AES-128 (V4/R4, AESV2) and an empty user password.
 

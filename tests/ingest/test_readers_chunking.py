@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ from kgkit.errors import DocumentReadError, IngestError
 from kgkit.ingest.chunking import SentenceChunker, split_sentences
 from kgkit.ingest.readers import read_document, scan_folder
 from kgkit.types import Document
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pdf_fixtures import text_pdf  # noqa: E402
 
 
 def _src(path: Path, root: Path):
@@ -146,26 +150,9 @@ def test_empty_document_has_no_chunks() -> None:
     assert SentenceChunker().chunk(Document("d", "/d", "  \n\n ", "h", "text/plain")) == []
 
 
-def _tiny_pdf(text: str) -> bytes:
-    """A one-page PDF with ``text`` in Helvetica, built by hand (no PDF writer needed)."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from pdf_fixtures import build_pdf
-
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    return build_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ])
-
-
 def test_pdf_text_is_extracted(tmp_path: Path) -> None:
     f = tmp_path / "a.pdf"
-    f.write_bytes(_tiny_pdf("Ada Lovelace was born in London."))
+    f.write_bytes(text_pdf("Ada Lovelace was born in London."))
     doc = read_document(_src(f, tmp_path))
     assert doc.media_type == "application/pdf"
     assert "Ada Lovelace was born in London." in doc.text
