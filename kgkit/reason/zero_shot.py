@@ -35,7 +35,7 @@ from kgkit.reason.paths import CandidatePath
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.ontology import Ontology
 
-__all__ = ["ZeroShotPathScorer", "RelationLexicon", "expected_types", "relation_words", "content_words"]
+__all__ = ["ZeroShotPathScorer", "RelationLexicon", "expected_types", "relation_words", "content_words", "synonyms"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 _DATE_VALUE = re.compile(r"^\s*(?:\d{1,2}\s+)?(?:[A-Za-z]+\s+)?(?:\d{1,2},?\s+)?\d{3,4}\s*$|^\d{4}-\d{2}(?:-\d{2})?$")
@@ -92,6 +92,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "prize": ("award",), "win": ("award",), "won": ("award",), "honour": ("award",), "honours": ("award",),
     "release": ("publication", "published"), "released": ("publication", "published"),
 }
+
+
+def synonyms(word: str) -> tuple[str, ...]:
+    """Words relation names use for an everyday ``word`` ("wife" -> spouse, married)."""
+    return _SYNONYMS.get(word, ())
 
 
 def _match(a: str, b: str) -> float:
@@ -189,6 +194,18 @@ class RelationLexicon:
             if best < weak_weight and weak:
                 best = max(best, weak_weight * max(_match(w, s) for s in weak))
             out.append(best)
+        return out
+
+    def matched_words(self, relation: str, word: str, floor: float = 0.8) -> set[str]:
+        """The relation's own words (name, aliases, patterns) that ``word`` matches, an inflection or
+        everyday synonym included ("founders" -> {"founded"} of ``foundedBy``)."""
+        out = set()
+        for s in self.strong.get(relation, ()):
+            best = _match(word, s)
+            if best < floor:
+                best = max((0.8 * _match(syn, s) for syn in _SYNONYMS.get(word, ())), default=0.0)
+            if best >= floor:
+                out.add(s)
         return out
 
     def word_score(self, relation: str, words: Sequence[str], weak_weight: float) -> float:
