@@ -26,7 +26,108 @@ __all__ = ["PipelineConfig", "load_pipeline", "DEFAULT_PIPELINE", "PIPELINES_DIR
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 DEFAULT_PIPELINE = PIPELINES_DIR / "default.yaml"
-_SECTIONS = {"name", "description", "ontology", "store", "ingest", "chunking", "extractor", "fusion"}
+_SECTIONS = ("name", "description", "ontology", "store", "ingest", "chunking", "extractor", "fusion")
+
+
+def _models() -> Any:
+    """The pydantic models of a pipeline file (built on first use: pydantic costs ~0.1 s to import,
+    and ``kgkit --help`` never needs it)."""
+    global _MODELS
+    if _MODELS is not None:
+        return _MODELS
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+    class Named(BaseModel):
+        """A section naming a registered component; the other keys are its keyword arguments."""
+
+        model_config = ConfigDict(extra="allow")
+        name: str = Field(min_length=1)
+
+    class Ingest(BaseModel):
+        """Keyword arguments of :func:`kgkit.pipeline.ingest_folder`."""
+
+        model_config = ConfigDict(extra="forbid")
+        include: list[str] | None = None
+        exclude: list[str] | None = None
+        max_bytes: int | None = Field(None, gt=0)
+        follow_symlinks: StrictBool | None = None
+        batch_documents: int | None = Field(None, ge=1)
+        readers: dict[str, str] | None = None  # suffix -> registered reader name
+
+    class Chunking(BaseModel):
+        """Keyword arguments of :class:`kgkit.ingest.chunking.SentenceChunker`."""
+
+        model_config = ConfigDict(extra="forbid")
+        max_chars: int | None = Field(None, ge=1)
+        overlap_sentences: int | None = Field(None, ge=0)
+
+    class Fusion(BaseModel):
+        """Keyword arguments of :func:`kgkit.fuse.fuse_graph` (it checks the others) plus ``enabled``."""
+
+        model_config = ConfigDict(extra="allow")
+        enabled: StrictBool = False
+        policy: str | None = None
+
+    class PipelineFile(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str = "default"
+        description: str = ""
+        ontology: str = "default"
+        store: Named = Named(name="falkordb")
+        ingest: Ingest = Ingest()
+        chunking: Chunking = Chunking()
+        extractor: Named = Named(name="spacy")
+        fusion: Fusion = Fusion()
+
+    _MODELS = PipelineFile
+    return PipelineFile
+
+
+_MODELS: Any = None
+
+# The fix for each kind of pydantic error, said in terms of the YAML file.
+_FIXES = {
+    "extra_forbidden": "remove it or check its spelling",
+    "missing": "add it",
+    "model_type": "write it as a mapping of keyword arguments (key: value lines under it)",
+    "dict_type": "write it as a mapping",
+    "list_type": "write it as a list, e.g. [\"**/*.txt\"]",
+}
+
+
+def _config_error(err: Any, data: Mapping[str, Any], source: str) -> ConfigError:
+    """One line per problem: the YAML key path, what is wrong, the value given, and the fix."""
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "<file>"
+        fix = _FIXES.get(e["type"], "see pipelines/default.yaml for a valid example")
+        if e["type"] == "extra_forbidden":
+            section = e["loc"][0] if len(e["loc"]) > 1 else None
+            fix = f"{fix}; allowed: {', '.join(_allowed(section))}"
+        got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
+        lines.append(f"{path}: {e['msg']}{got}; {fix}")
+    return ConfigError(f"{source}: invalid pipeline:\n  " + "\n  ".join(lines))
+
+
+def _allowed(section: Any) -> list[str]:
+    model = _models()
+    if section is None:
+        return list(_SECTIONS)
+    return list(model.model_fields[section].annotation.model_fields)
+
+
+def _check_names(cfg: Any, source: str) -> None:
+    """Every component the file names must be registered (the error lists the registered names)."""
+    from kgkit.registry import extractors, fusion_policies, readers, stores
+
+    checks = [("store.name", stores, cfg.store.name), ("extractor.name", extractors, cfg.extractor.name)]
+    if cfg.fusion.policy is not None:
+        checks.append(("fusion.policy", fusion_policies, cfg.fusion.policy))
+    for suffix, name in (cfg.ingest.readers or {}).items():
+        checks.append((f"ingest.readers.{suffix}", readers, name))
+    for path, registry, name in checks:
+        if name not in registry:
+            raise ConfigError(f"{source}: {path}: {registry.unknown(name)}")
 
 
 @dataclass(frozen=True)
@@ -43,24 +144,31 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> "PipelineConfig":
+        """Validate a pipeline mapping (pydantic models above, then the registries) and build the config.
+
+        Raises:
+            ConfigError: naming the YAML key path, what is wrong and the fix.
+        """
+        from pydantic import ValidationError
+
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a pipeline file must be a YAML mapping; see pipelines/default.yaml")
-        unknown = set(data) - _SECTIONS
-        if unknown:
-            raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; allowed: {sorted(_SECTIONS)}")
-        kwargs: dict[str, Any] = {"source": source}
-        for key in _SECTIONS:
-            if key in data and data[key] is not None:
-                val = data[key]
-                if key in {"store", "ingest", "chunking", "extractor", "fusion"} and not isinstance(val, Mapping):
-                    raise ConfigError(f"{source}: section '{key}' must be a mapping of keyword arguments")
-                kwargs[key] = dict(val) if isinstance(val, Mapping) else str(val)
-        cfg = cls(**kwargs)
-        if "name" not in cfg.store:
-            raise ConfigError(f"{source}: store needs a 'name' (falkordb or neo4j)")
-        if "name" not in cfg.extractor:
-            raise ConfigError(f"{source}: extractor needs a 'name' (spacy, trained or llm)")
-        return cfg
+        data = {k: v for k, v in data.items() if v is not None}  # an empty section means its defaults
+        try:
+            model = _models().model_validate(data)
+        except ValidationError as err:
+            error = _config_error(err, data, source)
+            if {"model", "dataset", "split"} & set(data) and not {"store", "extractor"} & set(data):
+                error = ConfigError(f"{error}\n(this looks like a KGE training pipeline: use it with "
+                                    "`kgkit embed train --config FILE`, not as an ingest pipeline)")
+            raise error from None
+        _check_names(model, source)
+        kwargs: dict[str, Any] = {"source": source, "name": model.name, "description": model.description,
+                                  "ontology": model.ontology}
+        for key in ("store", "ingest", "chunking", "extractor", "fusion"):
+            if key in data:  # only what the file says: each stage keeps its own defaults
+                kwargs[key] = getattr(model, key).model_dump(exclude_unset=True, exclude_none=key in ("ingest", "chunking"))
+        return cls(**kwargs)
 
     def with_store(self, name: str, **kwargs: Any) -> "PipelineConfig":
         """The same pipeline writing to another store (``--store`` on the command line)."""
