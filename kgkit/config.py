@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
 from kgkit.errors import ConfigError
 
-__all__ = ["PipelineConfig", "load_pipeline", "DEFAULT_PIPELINE", "PIPELINES_DIR"]
+__all__ = ["PipelineConfig", "load_pipeline", "validation_error", "DEFAULT_PIPELINE", "PIPELINES_DIR"]
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 DEFAULT_PIPELINE = PIPELINES_DIR / "default.yaml"
@@ -95,18 +95,23 @@ _FIXES = {
 }
 
 
-def _config_error(err: Any, data: Mapping[str, Any], source: str) -> ConfigError:
-    """One line per problem: the YAML key path, what is wrong, the value given, and the fix."""
+def validation_error(err: Any, source: str, *, prefix: str = "", allowed: Callable[[tuple[Any, ...]], list[str]] | None = None) -> ConfigError:
+    """A pydantic ``ValidationError`` as one line per problem: the YAML key path (``prefix`` + location),
+    what is wrong, the value given, and the fix. ``allowed(loc)`` names the valid keys for an unknown one."""
     lines = []
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "<file>"
+        path = prefix + ".".join(str(p) for p in e["loc"]) if e["loc"] else (prefix.rstrip(".") or "<file>")
         fix = _FIXES.get(e["type"], "see pipelines/default.yaml for a valid example")
-        if e["type"] == "extra_forbidden":
-            section = e["loc"][0] if len(e["loc"]) > 1 else None
-            fix = f"{fix}; allowed: {', '.join(_allowed(section))}"
+        if e["type"] == "extra_forbidden" and allowed is not None:
+            fix = f"{fix}; allowed: {', '.join(allowed(tuple(e['loc'])))}"
         got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
         lines.append(f"{path}: {e['msg']}{got}; {fix}")
-    return ConfigError(f"{source}: invalid pipeline:\n  " + "\n  ".join(lines))
+    head = f"{source}: invalid pipeline" if not prefix else f"{source}: invalid {prefix.rstrip('.')} settings"
+    return ConfigError(f"{head}:\n  " + "\n  ".join(lines))
+
+
+def _config_error(err: Any, source: str) -> ConfigError:
+    return validation_error(err, source, allowed=lambda loc: _allowed(loc[0] if len(loc) > 1 else None))
 
 
 def _allowed(section: Any) -> list[str]:
@@ -157,7 +162,7 @@ class PipelineConfig:
         try:
             model = _models().model_validate(data)
         except ValidationError as err:
-            error = _config_error(err, data, source)
+            error = _config_error(err, source)
             if {"model", "dataset", "split"} & set(data) and not {"store", "extractor"} & set(data):
                 error = ConfigError(f"{error}\n(this looks like a KGE training pipeline: use it with "
                                     "`kgkit embed train --config FILE`, not as an ingest pipeline)")
