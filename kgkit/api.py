@@ -115,7 +115,7 @@ class KnowledgeGraph:
                 kwargs = resolve_llm_settings(explicit=self.extractor_overrides, pipeline=self.config.extractor_kwargs())
             try:
                 self._extractor = make_extractor(str(self.config.extractor["name"]), ontology=self.ontology, **kwargs)
-            except TypeError as err:
+            except (TypeError, ConfigError) as err:  # the extractor's own settings model says which key and why
                 raise ConfigError(f"{self.config.source}: bad extractor options: {err}") from err
         return self._extractor
 

@@ -106,7 +106,8 @@ def validation_error(err: Any, source: str, *, prefix: str = "", allowed: Callab
             fix = f"{fix}; allowed: {', '.join(allowed(tuple(e['loc'])))}"
         got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
         lines.append(f"{path}: {e['msg']}{got}; {fix}")
-    head = f"{source}: invalid pipeline" if not prefix else f"{source}: invalid {prefix.rstrip('.')} settings"
+    head = "invalid pipeline" if not prefix else f"invalid {prefix.rstrip('.')} settings"
+    head = f"{source}: {head}" if source else head
     return ConfigError(f"{head}:\n  " + "\n  ".join(lines))
 
 

@@ -124,3 +124,15 @@ def test_every_axis_resolves_its_own_names_lazily():
                         "path_scorers": "zero-shot lexical embedding", "exporters": "ttl nt jsonld csv",
                         "readers": "text markdown html pdf", "extractors": "spacy llm trained"}.items():
         assert set(names.split()) <= set(REGISTRIES[axis].names()), axis
+
+
+def test_cli_plugins_lists_every_axis_with_plugins(plugin):
+    import json
+
+    from kgkit.cli.main import app
+
+    res = CliRunner().invoke(app, ["plugins", "--json"])
+    assert res.exit_code == 0, res.output
+    names = json.loads(res.output)
+    assert set(names) == set(REGISTRIES)
+    assert "example-pattern" in names["extractors"] and "note" in names["readers"] and "csv" in names["exporters"]

@@ -197,6 +197,19 @@ def failures(
         console.print(f"{f.chunk_id} [{f.stage}, {f.attempts} attempt(s)]: {f.reason}", markup=False, highlight=False)
 
 
+@app.command()
+def plugins(json_out: bool = typer.Option(False, "--json", help="Print {axis: [names]} as JSON.")) -> None:
+    """List the registered components of each axis (kgkit's own and those of installed plugins)."""
+    from kgkit.registry import REGISTRIES
+
+    names = {axis: r.names() for axis, r in REGISTRIES.items()}
+    if json_out:
+        sys.stdout.write(json.dumps(names) + "\n")
+        return
+    for axis, r in REGISTRIES.items():
+        console.print(f"[bold]{axis}[/] ({r.group}): {', '.join(names[axis])}", highlight=False)
+
+
 for _area in (embed, extract, fuse, llm, neo4j, reason):
     _area.register(app, eval_app)
 

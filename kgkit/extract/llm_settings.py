@@ -10,7 +10,7 @@ The ``extractor:`` section of a pipeline file (less ``name``) is exactly these f
 >>> LLMExtractorSettings.from_kwargs({"gleaning": -1})
 Traceback (most recent call last):
 ...
-kgkit.errors.ConfigError: <python>: invalid extractor settings:
+kgkit.errors.ConfigError: invalid extractor settings:
   extractor.gleaning: Input should be greater than or equal to 0 (got -1); see pipelines/default.yaml for a valid example
 """
 
@@ -82,7 +82,7 @@ class LLMExtractorSettings(BaseModel):
         return str(v) if hasattr(v, "__fspath__") else v
 
     @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any], *, source: str = "<python>") -> "LLMExtractorSettings":
+    def from_kwargs(cls, kwargs: Mapping[str, Any], *, source: str = "") -> "LLMExtractorSettings":
         """Validate keyword arguments (a pipeline's ``extractor`` section less ``name``).
 
         Raises:
