@@ -49,17 +49,17 @@ def _models() -> Any:
         model_config = ConfigDict(extra="forbid")
         include: list[str] | None = None
         exclude: list[str] | None = None
-        max_bytes: int | None = Field(None, gt=0)
+        max_bytes: int | None = Field(default=None, gt=0)
         follow_symlinks: StrictBool | None = None
-        batch_documents: int | None = Field(None, ge=1)
+        batch_documents: int | None = Field(default=None, ge=1)
         readers: dict[str, str] | None = None  # suffix -> registered reader name
 
     class Chunking(BaseModel):
         """Keyword arguments of :class:`kgkit.ingest.chunking.SentenceChunker`."""
 
         model_config = ConfigDict(extra="forbid")
-        max_chars: int | None = Field(None, ge=1)
-        overlap_sentences: int | None = Field(None, ge=0)
+        max_chars: int | None = Field(default=None, ge=1)
+        overlap_sentences: int | None = Field(default=None, ge=0)
 
     class Fusion(BaseModel):
         """Keyword arguments of :func:`kgkit.fuse.fuse_graph` (it checks the others) plus ``enabled``."""
@@ -74,10 +74,10 @@ def _models() -> Any:
         description: str = ""
         ontology: str = "default"
         store: Named = Named(name="falkordb")
-        ingest: Ingest = Ingest()
-        chunking: Chunking = Chunking()
+        ingest: Ingest = Field(default_factory=Ingest)
+        chunking: Chunking = Field(default_factory=Chunking)
         extractor: Named = Named(name="spacy")
-        fusion: Fusion = Fusion()
+        fusion: Fusion = Field(default_factory=Fusion)
 
     _MODELS = PipelineFile
     return PipelineFile

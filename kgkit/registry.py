@@ -155,38 +155,27 @@ class Registry(Generic[T]):
                            f"register({name!r}, ...) or an entry point in the {self.group!r} group")
 
 
-readers: Registry[Any] = Registry("reader", "kgkit.readers", {
-    "text": "kgkit.ingest.readers:TEXT_READER",
-    "markdown": "kgkit.ingest.readers:MARKDOWN_READER",
-    "html": "kgkit.ingest.readers:HTML_READER",
-    "pdf": "kgkit.ingest.readers:PDF_READER",
-})
+def _in(module: str, **names: str) -> dict[str, str]:
+    """Built-in targets that live in one module: ``name -> "module:attribute"``."""
+    return {name: f"{module}:{attr}" for name, attr in names.items()}
+
+
+readers: Registry[Any] = Registry("reader", "kgkit.readers", _in(
+    "kgkit.ingest.readers", text="TEXT_READER", markdown="MARKDOWN_READER", html="HTML_READER", pdf="PDF_READER"))
 extractors: Registry[Any] = Registry("extractor", "kgkit.extractors", {
-    "spacy": "kgkit.extract.spacy_extractor:SpacyExtractor",
-    "llm": "kgkit.extract.llm_extractor:LLMExtractor",
-    "trained": "kgkit.extract.trained.extractor:TrainedExtractor",
-})
+    "spacy": "kgkit.extract.spacy_extractor:SpacyExtractor", "llm": "kgkit.extract.llm_extractor:LLMExtractor",
+    "trained": "kgkit.extract.trained.extractor:TrainedExtractor"})
 stores: Registry[Any] = Registry("store", "kgkit.stores", {
-    "falkordb": "kgkit.store.embedded:FalkorDBStore",
-    "neo4j": "kgkit.store.neo4j:Neo4jStore",
-}, aliases={"embedded": "falkordb"})
-fusion_policies: Registry[Any] = Registry("conflict policy", "kgkit.fusion_policies", {
-    "accucopy": "kgkit.fuse.policies:AccuCopyPolicy",
-    "majority": "kgkit.fuse.policies:MajorityVote",
-    "accu": "kgkit.fuse.policies:AccuPolicy",
-    "truthfinder": "kgkit.fuse.policies:TruthFinder",
-}, aliases={"default": "accucopy"})
-path_scorers: Registry[Any] = Registry("path scorer", "kgkit.path_scorers", {
-    "zero-shot": "kgkit.reason.scoring:zero_shot_scorer",
-    "lexical": "kgkit.reason.scoring:lexical_scorer",
-    "embedding": "kgkit.reason.scoring:embedding_scorer",
-})
-exporters: Registry[Any] = Registry("export format", "kgkit.exporters", {
-    "ttl": "kgkit.export:write_turtle",
-    "nt": "kgkit.export:write_ntriples",
-    "jsonld": "kgkit.export:write_jsonld",
-    "csv": "kgkit.export:write_csv",
-})
+    "falkordb": "kgkit.store.embedded:FalkorDBStore", "neo4j": "kgkit.store.neo4j:Neo4jStore"},
+    aliases={"embedded": "falkordb"})
+fusion_policies: Registry[Any] = Registry("conflict policy", "kgkit.fusion_policies", _in(
+    "kgkit.fuse.policies", accucopy="AccuCopyPolicy", majority="MajorityVote", accu="AccuPolicy",
+    truthfinder="TruthFinder"), aliases={"default": "accucopy"})
+path_scorers: Registry[Any] = Registry("path scorer", "kgkit.path_scorers", _in(
+    "kgkit.reason.scoring", **{"zero-shot": "zero_shot_scorer", "lexical": "lexical_scorer",
+                               "embedding": "embedding_scorer"}))
+exporters: Registry[Any] = Registry("export format", "kgkit.exporters", _in(
+    "kgkit.export", ttl="write_turtle", nt="write_ntriples", jsonld="write_jsonld", csv="write_csv"))
 
 #: axis name -> registry (what ``kgkit plugins`` lists).
 REGISTRIES: dict[str, Registry[Any]] = {"readers": readers, "extractors": extractors, "stores": stores,

@@ -57,7 +57,7 @@ class LLMExtractorSettings(BaseModel):
     api_key: str | None = None
     model: str | None = None
     cache_dir: str | Path | None = "auto"
-    budget_tokens: int | None = Field(None, ge=0)
+    budget_tokens: int | None = Field(default=None, ge=0)
     client_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     on_error: OnError = "collect"

@@ -14,7 +14,7 @@ import stat
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from kgkit.errors import DocumentReadError
 from kgkit.ingest.decoding import DecodedText, clean_text, decode_text
@@ -287,7 +287,7 @@ def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
     return read_source(src, max_bytes=max_bytes, readers=readers).document
 
 
-def iter_documents(files: Iterable[SourceFile], **kwargs: int) -> Iterator[Document | DocumentReadError]:
+def iter_documents(files: Iterable[SourceFile], **kwargs: Any) -> Iterator[Document | DocumentReadError]:
     """Read files one by one, yielding the error instead of raising for a bad file."""
     for f in files:
         try:
