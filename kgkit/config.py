@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from kgkit.errors import ConfigError
 
@@ -29,61 +30,56 @@ DEFAULT_PIPELINE = PIPELINES_DIR / "default.yaml"
 _SECTIONS = ("name", "description", "ontology", "store", "ingest", "chunking", "extractor", "fusion")
 
 
-def _models() -> Any:
-    """The pydantic models of a pipeline file (built on first use: pydantic costs ~0.1 s to import,
-    and ``kgkit --help`` never needs it)."""
-    global _MODELS
-    if _MODELS is not None:
-        return _MODELS
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool
+# The models of a pipeline file. Importing pydantic costs ~0.1 s: only commands that read a pipeline
+# import this module (``kgkit --help`` does not).
+class Named(BaseModel):
+    """A section naming a registered component; the other keys are its keyword arguments."""
 
-    class Named(BaseModel):
-        """A section naming a registered component; the other keys are its keyword arguments."""
-
-        model_config = ConfigDict(extra="allow")
-        name: str = Field(min_length=1)
-
-    class Ingest(BaseModel):
-        """Keyword arguments of :func:`kgkit.pipeline.ingest_folder`."""
-
-        model_config = ConfigDict(extra="forbid")
-        include: list[str] | None = None
-        exclude: list[str] | None = None
-        max_bytes: int | None = Field(default=None, gt=0)
-        follow_symlinks: StrictBool | None = None
-        batch_documents: int | None = Field(default=None, ge=1)
-        readers: dict[str, str] | None = None  # suffix -> registered reader name
-
-    class Chunking(BaseModel):
-        """Keyword arguments of :class:`kgkit.ingest.chunking.SentenceChunker`."""
-
-        model_config = ConfigDict(extra="forbid")
-        max_chars: int | None = Field(default=None, ge=1)
-        overlap_sentences: int | None = Field(default=None, ge=0)
-
-    class Fusion(BaseModel):
-        """Keyword arguments of :func:`kgkit.fuse.fuse_graph` (it checks the others) plus ``enabled``."""
-
-        model_config = ConfigDict(extra="allow")
-        enabled: StrictBool = False
-        policy: str | None = None
-
-    class PipelineFile(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        name: str = "default"
-        description: str = ""
-        ontology: str = "default"
-        store: Named = Named(name="falkordb")
-        ingest: Ingest = Field(default_factory=Ingest)
-        chunking: Chunking = Field(default_factory=Chunking)
-        extractor: Named = Named(name="spacy")
-        fusion: Fusion = Field(default_factory=Fusion)
-
-    _MODELS = PipelineFile
-    return PipelineFile
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1)
 
 
-_MODELS: Any = None
+class Ingest(BaseModel):
+    """Keyword arguments of :func:`kgkit.pipeline.ingest_folder`."""
+
+    model_config = ConfigDict(extra="forbid")
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    max_bytes: int | None = Field(default=None, gt=0)
+    follow_symlinks: StrictBool | None = None
+    batch_documents: int | None = Field(default=None, ge=1)
+    readers: dict[str, str] | None = None  # suffix -> registered reader name
+
+
+class Chunking(BaseModel):
+    """Keyword arguments of :class:`kgkit.ingest.chunking.SentenceChunker`."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_chars: int | None = Field(default=None, ge=1)
+    overlap_sentences: int | None = Field(default=None, ge=0)
+
+
+class Fusion(BaseModel):
+    """Keyword arguments of :func:`kgkit.fuse.fuse_graph` (it checks the others) plus ``enabled``."""
+
+    model_config = ConfigDict(extra="allow")
+    enabled: StrictBool = False
+    policy: str | None = None
+
+
+class PipelineFile(BaseModel):
+    """A whole pipeline file: one section per stage."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "default"
+    description: str = ""
+    ontology: str = "default"
+    store: Named = Named(name="falkordb")
+    ingest: Ingest = Field(default_factory=Ingest)
+    chunking: Chunking = Field(default_factory=Chunking)
+    extractor: Named = Named(name="spacy")
+    fusion: Fusion = Field(default_factory=Fusion)
+
 
 # The fix for each kind of pydantic error, said in terms of the YAML file.
 _FIXES = {
@@ -95,7 +91,7 @@ _FIXES = {
 }
 
 
-def validation_error(err: Any, source: str, *, prefix: str = "", allowed: Callable[[tuple[Any, ...]], list[str]] | None = None) -> ConfigError:
+def validation_error(err: ValidationError, source: str, *, prefix: str = "", allowed: Callable[[tuple[Any, ...]], list[str]] | None = None) -> ConfigError:
     """A pydantic ``ValidationError`` as one line per problem: the YAML key path (``prefix`` + location),
     what is wrong, the value given, and the fix. ``allowed(loc)`` names the valid keys for an unknown one."""
     lines = []
@@ -111,18 +107,18 @@ def validation_error(err: Any, source: str, *, prefix: str = "", allowed: Callab
     return ConfigError(f"{head}:\n  " + "\n  ".join(lines))
 
 
-def _config_error(err: Any, source: str) -> ConfigError:
+def _config_error(err: ValidationError, source: str) -> ConfigError:
     return validation_error(err, source, allowed=lambda loc: _allowed(loc[0] if len(loc) > 1 else None))
 
 
 def _allowed(section: Any) -> list[str]:
-    model = _models()
     if section is None:
         return list(_SECTIONS)
-    return list(model.model_fields[section].annotation.model_fields)
+    model: Any = PipelineFile.model_fields[section].annotation
+    return list(model.model_fields)
 
 
-def _check_names(cfg: Any, source: str) -> None:
+def _check_names(cfg: PipelineFile, source: str) -> None:
     """Every component the file names must be registered (the error lists the registered names)."""
     from kgkit.registry import extractors, fusion_policies, readers, stores
 
@@ -155,13 +151,11 @@ class PipelineConfig:
         Raises:
             ConfigError: naming the YAML key path, what is wrong and the fix.
         """
-        from pydantic import ValidationError
-
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a pipeline file must be a YAML mapping; see pipelines/default.yaml")
         data = {k: v for k, v in data.items() if v is not None}  # an empty section means its defaults
         try:
-            model = _models().model_validate(data)
+            model = PipelineFile.model_validate(data)
         except ValidationError as err:
             error = _config_error(err, source)
             if {"model", "dataset", "split"} & set(data) and not {"store", "extractor"} & set(data):
