@@ -103,7 +103,7 @@ class _Run:
     chunker: SentenceChunker
     max_bytes: int
     dry_run: bool
-    readers: Mapping[str, Reader] = field(default_factory=dict)  # suffix -> reader
+    readers: Mapping[str, Reader] | None = None  # suffix -> reader (None: every registered reader's suffixes)
 
 
 def _progress(enabled: bool) -> Any:

@@ -136,3 +136,42 @@ def test_cli_plugins_lists_every_axis_with_plugins(plugin):
     names = json.loads(res.output)
     assert set(names) == set(REGISTRIES)
     assert "example-pattern" in names["extractors"] and "note" in names["readers"] and "csv" in names["exporters"]
+
+
+def test_in_process_registration_reaches_exporters_and_path_scorers(falkor_store, tmp_path):
+    from kgkit.export import export_graph
+    from kgkit.reason.scoring import LexicalPathScorer, make_scorer
+    from kgkit.registry import exporters, path_scorers
+
+    seen = {}
+
+    def write_count(view, path):
+        seen["facts"] = len(view.facts)
+        path.write_text("n", encoding="utf-8")
+        return 7
+
+    exporters.register("count-test", write_count)
+    path_scorers.register("lexical-test", lambda *, device, ontology: LexicalPathScorer())
+    try:
+        assert export_graph(falkor_store, tmp_path / "out" / "x.n", "count-test") == 7
+        assert seen == {"facts": 0} and (tmp_path / "out" / "x.n").read_text() == "n"
+        assert isinstance(make_scorer("lexical-test"), LexicalPathScorer)
+        with pytest.raises(ConfigError, match="unknown export format 'xml'.*count-test"):
+            export_graph(falkor_store, tmp_path / "y.xml", "xml")
+        assert not (tmp_path / "y.xml").exists()
+        with pytest.raises(ConfigError, match="unknown path scorer 'lexicl'.*trained scorer"):
+            make_scorer("lexicl")
+    finally:
+        exporters.unregister("count-test")
+        path_scorers.unregister("lexical-test")
+
+
+def test_cli_start_up_imports_neither_registries_nor_pydantic():
+    import subprocess
+    import sys
+
+    code = ("import sys, kgkit.cli.main; "
+            "print(sorted(m for m in ('pydantic', 'kgkit.registry', 'kgkit.config', 'yaml') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    assert out == "[]"
