@@ -136,13 +136,17 @@ def stats(
 @app.command()
 def export(
     output: Path = typer.Argument(..., help="File to write."),
-    fmt: str = typer.Option("ttl", "--format", "-f", help="ttl, nt, jsonld or csv."),
+    fmt: str = typer.Option("ttl", "--format", "-f", help="ttl, nt, jsonld, csv, or a registered export format (kgkit plugins)."),
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
     audit: bool = typer.Option(False, "--audit", help="Include the facts fusion rejected (default: accepted facts only)."),
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples, JSON-LD) or CSV: the facts fusion accepted."""
+    from kgkit.registry import exporters
+
+    if fmt not in exporters:  # before any store is opened
+        fail(str(exporters.unknown(fmt)))
     with open_graph(pipeline, store, workdir) as kg:
         n = kg.export(output, fmt, include="all" if audit else "accepted")
     console.print(f"wrote {n} facts to {output} ({fmt})")
