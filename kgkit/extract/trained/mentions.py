@@ -132,6 +132,8 @@ def _clean(span: Any) -> tuple[int, int]:
     s, e = span.start, span.end
     doc = span.doc
     while s < e and (doc[s].lower_ in ("the", "a", "an") or doc[s].pos_ in ("DET", "PRON") or doc[s].is_punct and doc[s].text != '"'):
+        if doc[s].text == "The" and not doc[s].is_sent_start and s + 1 < e and doc[s + 1].text[:1].isupper():
+            break  # a capitalised "The" inside a sentence belongs to the name ("preceded by The Hobbit")
         s += 1
     while e > s and (doc[e - 1].is_punct or doc[e - 1].lower_ in ("'s", "’s")) and doc[e - 1].text not in (")", '"'):
         e -= 1
@@ -239,7 +241,8 @@ def _make(doc: Any, s: int, e: int, kind: str, gaz: Gazetteer) -> Mention:
     canon = gaz.canonical(surface)
     known = canon is not None
     if canon is None:
-        canon = surface[4:] if surface.lower().startswith("the ") else surface
+        keep_the = surface.startswith("The ") and not doc[s].is_sent_start
+        canon = surface[4:] if surface.lower().startswith("the ") and not keep_the else surface
     if kind == "propn" or kind.startswith("ent:") or kind == "chunk":
         if number_value(surface) is not None:
             kind = "num"

@@ -21,6 +21,7 @@ temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``v
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,6 +165,7 @@ class TrainedModel:
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
+    _valued: np.ndarray | None = field(default=None, repr=False, compare=False)
     _admit_cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     # -- identity -------------------------------------------------------------------------------
@@ -271,13 +273,24 @@ class TrainedModel:
         unknown mention admits every relation, so the constraint never costs a new entity its facts.
         """
         out = np.ones((len(pairs), len(self.relations) - 1), dtype=np.float32)
+        valued = self._valued_relations()
         for row, (i, j) in enumerate(pairs):
             h, t = mentions[i].resolved, mentions[j].resolved
             if h.known:
                 out[row] *= self._admits(h.canonical, "domain")
             if t.known and not t.is_literal:
                 out[row] *= self._admits(t.canonical, "range")
+            # a relation whose examples hold values (lengths, dates) takes a value, and one whose
+            # examples hold names never takes a bare number ("the demonym of Turkey is 2")
+            out[row] *= valued if _is_value(t) else 1.0 - valued
         return out
+
+    def _valued_relations(self) -> np.ndarray:
+        """1 for relations whose example objects are mostly numbers or dates, else 0."""
+        if self._valued is None:
+            self._valued = np.asarray([_VALUE_FORMAT.match(self.formats.get(r, "plain")) is not None
+                                       for r in self.relations[:-1]], dtype=np.float32)
+        return self._valued
 
     def _admits(self, name: str, side: str) -> np.ndarray:
         cache = self._admit_cache
@@ -398,6 +411,14 @@ class TrainedModel:
             relations_per_pair=int(meta.get("relations_per_pair", 1)), label_prior=label_prior,
             word_vectors=word_vectors,
         )
+
+
+_VALUE_FORMAT = re.compile(r"^(iso|dmy|float|int|unit:.*)$")
+
+
+def _is_value(m: Mention) -> bool:
+    """A number or date: a literal mention, or a name that parses as one ("1958", "2776.0")."""
+    return m.kind in ("num", "date") or number_value(m.surface) is not None
 
 
 def _one_blas_thread() -> Any:
