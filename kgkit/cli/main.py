@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from kgkit.cli import embed, extract, fuse, llm, neo4j, reason
+from kgkit.cli import embed, extract, fuse, llm, neo4j, reason, viz
 from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail, open_graph
 
 app = typer.Typer(
@@ -197,7 +197,7 @@ def failures(
         console.print(f"{f.chunk_id} [{f.stage}, {f.attempts} attempt(s)]: {f.reason}", markup=False, highlight=False)
 
 
-for _area in (embed, extract, fuse, llm, neo4j, reason):
+for _area in (embed, extract, fuse, llm, neo4j, reason, viz):
     _area.register(app, eval_app)
 
 

@@ -1,0 +1,68 @@
+"""Draw a :class:`~kgkit.viz.figure.GraphFigure` with ``neo4j-viz`` (the optional ``kgkit[viz]`` extra).
+
+Why neo4j-viz: it is maintained by Neo4j (monthly releases), typed, and its wheel ships the whole
+NVL JavaScript bundle, which :meth:`VisualizationGraph.render` inlines into the page; the page it
+writes loads nothing from the network (``tests/viz`` checks this), so a saved view opens offline and
+in CI. It draws on a canvas (thousands of nodes stay smooth), colours and sizes per node, width and
+colour per relationship, and shows an element's properties on hover — where kgkit puts the fact's
+confidence, fusion status and evidence sentences. ipysigma's standalone export loads its widget code
+from a CDN; pyvis has had no release since 2023; yfiles-jupyter-graphs needs a live kernel.
+neo4j-viz is GPL-3.0; kgkit only imports it when the extra is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kgkit.errors import DependencyMissingError
+from kgkit.viz.figure import GraphFigure
+
+__all__ = ["render_html", "to_visualization_graph", "require_neo4j_viz"]
+
+NODE_SIZE = 18
+HIGHLIGHT_SIZE = 30
+
+
+def require_neo4j_viz() -> Any:
+    """The ``neo4j_viz`` module, or a :class:`DependencyMissingError` naming ``pip install 'kgkit[viz]'``."""
+    try:
+        import neo4j_viz
+    except ImportError as err:
+        raise DependencyMissingError("neo4j-viz", "drawing graph views (kg.show, kgkit show)", extra="viz") from err
+    return neo4j_viz
+
+
+def to_visualization_graph(fig: GraphFigure) -> Any:
+    """The figure as a ``neo4j_viz.VisualizationGraph`` (for callers who want its own options)."""
+    nv = require_neo4j_viz()
+    nodes = []
+    for n in fig.nodes.values():
+        props: dict[str, Any] = {"name": n.name, "type": n.type, "id": n.id}
+        if n.aliases:
+            props["aliases"] = ", ".join(n.aliases[:10])
+        if n.merged_ids:
+            props["merged from"] = ", ".join(n.merged_ids[:10])
+        size = HIGHLIGHT_SIZE if n.highlight else NODE_SIZE + (4 if n.merged_ids else 0)
+        nodes.append(nv.Node(id=n.id, caption=n.caption, color=n.colour, size=size, properties=props))
+    rels = [nv.Relationship(id=e.id, source=e.source, target=e.target, caption=e.caption, color=e.colour,
+                            width=e.width, properties=e.tooltip())
+            for e in fig.edges]
+    graph = nv.VisualizationGraph(nodes=nodes, relationships=rels)
+    statuses = sorted({e.status for e in fig.edges} | ({"answer path"} if any(e.highlight for e in fig.edges) else set()))
+    graph.set_legend(nodes=fig.types(), relationships={s: _status_colour(s) for s in statuses})
+    return graph
+
+
+def _status_colour(status: str) -> str:
+    from kgkit.viz.figure import HIGHLIGHT, STATUS_COLOURS
+
+    return HIGHLIGHT if status == "answer path" else STATUS_COLOURS.get(status, STATUS_COLOURS["accepted"])
+
+
+def render_html(fig: GraphFigure, *, height: str = "600px") -> str:
+    """A standalone HTML page drawing ``fig`` (JavaScript inlined, nothing fetched from the network)."""
+    graph = to_visualization_graph(fig)
+    page = graph.render(height=height, max_allowed_nodes=max(10_000, len(fig.nodes)), theme="light",
+                        on_dangling="error")
+    text: str = page.data
+    return text
