@@ -80,6 +80,7 @@ class PageCheck:
     path: Path
     canvases: int = 0
     node_pixels: int = 0
+    frame_pixels: list[int] = field(default_factory=list)  # node pixels of each frame that has canvases
     remote_requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     screenshot: Path | None = None
@@ -109,20 +110,26 @@ def check_page(browser: Any, path: str | Path, *, colours: Iterable[str], screen
     result = PageCheck(path)
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     try:
-        page.on("request", lambda r: None if r.url.startswith(LOCAL_SCHEMES) else result.remote_requests.append(r.url))
+        page.route("**/*", lambda route: _local_only(route, result.remote_requests))
         page.on("pageerror", lambda e: result.errors.append(str(e)))
         page.goto(path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
         page.wait_for_function(_JS_PAINTED, arg=200, timeout=timeout_s * 1000, polling=100)
         page.wait_for_timeout(settle_s * 1000)  # let the force layout spread the nodes out
         colours = list(colours)
         for frame in page.frames:
+            pixels, canvases = 0, 0
             for canvas in frame.query_selector_all("canvas"):
                 box = canvas.bounding_box()
                 if not box or box["width"] < 10 or box["height"] < 10:
                     continue
-                result.canvases += 1
+                canvases += 1
                 canvas.scroll_into_view_if_needed()
-                result.node_pixels += count_colour_pixels(canvas.screenshot(), colours)
+                page.wait_for_timeout(200)  # a frame scrolled into view paints on its next animation frame
+                pixels += count_colour_pixels(canvas.screenshot(), colours)
+            if canvases:
+                result.canvases += canvases
+                result.frame_pixels.append(pixels)
+                result.node_pixels += pixels
         if screenshot is not None:
             result.screenshot = Path(screenshot)
             result.screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +137,16 @@ def check_page(browser: Any, path: str | Path, *, colours: Iterable[str], screen
     finally:
         page.close()
     return result
+
+
+def _local_only(route: Any, remote: list[str]) -> None:
+    """Let local resources load; record and abort anything that would leave the machine."""
+    url = route.request.url
+    if url.startswith(LOCAL_SCHEMES):
+        route.continue_()
+    else:
+        remote.append(url)
+        route.abort()
 
 
 def time_to_draw(browser: Any, path: str | Path, *, min_painted: int = 2000, timeout_s: float = 60.0,
