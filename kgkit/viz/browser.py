@@ -113,8 +113,9 @@ def check_page(browser: Any, path: str | Path, *, colours: Iterable[str], screen
         page.route("**/*", lambda route: _local_only(route, result.remote_requests))
         page.on("pageerror", lambda e: result.errors.append(str(e)))
         page.goto(path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-        page.wait_for_function(_JS_PAINTED, arg=200, timeout=timeout_s * 1000, polling=100)
-        page.wait_for_timeout(settle_s * 1000)  # let the force layout spread the nodes out
+        if page.query_selector("canvas, iframe.kgkit-graph"):  # a page with graph views: wait until drawn
+            page.wait_for_function(_JS_PAINTED, arg=200, timeout=timeout_s * 1000, polling=100)
+            page.wait_for_timeout(settle_s * 1000)  # let the force layout spread the nodes out
         colours = list(colours)
         for frame in page.frames:
             pixels, canvases = 0, 0

@@ -173,10 +173,18 @@ def query_figure(
     rows = store.query(cypher, params)
     entity_ids: dict[str, None] = {}
     fact_ids: dict[str, None] = {}
-    for row in rows:
-        for value in row.values():
-            _collect(value, view, entity_ids, fact_ids)
     facts_by_id = {f.id: f for f in view.facts}
+    outside = 0
+    for row in rows:
+        row_entities: dict[str, None] = {}
+        row_facts: dict[str, None] = {}
+        for value in row.values():
+            _collect(value, view, row_entities, row_facts)
+        if row_facts and not any(i in facts_by_id for i in row_facts):
+            outside += len(row_facts)  # a row about a fact outside the view: none of it is drawn
+            continue
+        entity_ids.update(row_entities)
+        fact_ids.update(row_facts)
     if fact_ids:
         facts = [facts_by_id[i] for i in fact_ids if i in facts_by_id]
     else:
@@ -189,7 +197,7 @@ def query_figure(
         raise KgkitError(f"the query returns {len(nodes)} entities, more than max_nodes={max_nodes}; "
                          "add a LIMIT or pass a larger max_nodes")
     fig = view_figure(store, view, entity_ids, facts, title=f"query: {' '.join(cypher.split())[:80]}", evidence=evidence)
-    outside = sum(i not in facts_by_id for i in fact_ids)
+    outside += sum(i not in facts_by_id for i in fact_ids)
     if outside:
         fig.notes.append(f"{outside} returned fact(s) are not in the {view.include!r} view "
                          "(rejected by fusion: pass include='all' to draw them)")

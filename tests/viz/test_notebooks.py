@@ -14,7 +14,7 @@ from kgkit.viz.figure import TYPE_COLOURS
 from .conftest import NOTEBOOKS, fresh_dir, kernel_env
 from .notebook_runner import execute_notebook, export_html, outputs_of
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 # notebook -> how many graph views (kg.show) it displays
 EMBEDDED = {"explore": 2, "fusion": 1, "ask": 2, "embeddings": 0}
 NEO4J = {"neo4j": 2}
