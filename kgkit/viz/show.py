@@ -58,8 +58,8 @@ def show(
         raise ConfigError(f"cannot show a {type(target).__name__}; pass an entity name or id, a Cypher query, "
                           "or the result of kg.ask(...)")
     if kind == "cypher" or (kind == "auto" and (params is not None or looks_like_cypher(target))):
-        return query_figure(store, target, params, include=include, max_nodes=max_nodes or 2_000, evidence=evidence)
+        return query_figure(store, target, params, include=include, max_nodes=2_000 if max_nodes is None else max_nodes, evidence=evidence)
     if params is not None:
         raise ConfigError("params are for a Cypher query; an entity takes none (or pass kind='cypher')")
-    return entity_figure(store, target, hops=hops, include=include, max_nodes=max_nodes or DEFAULT_MAX_NODES,
+    return entity_figure(store, target, hops=hops, include=include, max_nodes=DEFAULT_MAX_NODES if max_nodes is None else max_nodes,
                          evidence=evidence)

@@ -95,7 +95,7 @@ def test_errors_name_the_fix(store) -> None:
     with pytest.raises(EntityNotFoundError, match="close names: 'Marie Curie'"):
         show(store, "Marie Kurie")
     with pytest.raises(ConfigError, match="params are for a Cypher query"):
-        show(store, "Marie Curie", {"x": 1})
+        show(store, "Marie Curie", {"x": 1}, kind="entity")
     with pytest.raises(ConfigError, match="cannot show a int"):
         show(store, 42)
     with pytest.raises(ConfigError, match="unknown kind"):
