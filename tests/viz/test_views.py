@@ -118,6 +118,13 @@ def test_saved_page_is_standalone_and_escapes_text(store, tmp_path: Path) -> Non
     fig.edges[0].evidence[0] = type(fig.edges[0].evidence[0])("doc", 0, 9, "</script><b>x</b>")
     page = fig.save_html(tmp_path / "v.html").read_text(encoding="utf-8")
     assert "</script><b>" not in page  # data travels as escaped JSON
+    import json
+    import re
+
+    data = json.loads(re.search(r'<script type="application/json" id="neo4j-viz-data">(.*?)</script>', page, re.S)[1])
+    (rel,) = data["relationships"]  # what the hover tooltip shows
+    assert rel["properties"]["evidence 1"].startswith("“</script><b>x</b>” — doc [0:9]")
+    assert rel["properties"]["fusion status"] == "chosen" and rel["width"] == pytest.approx(5.75)
     assert "src=\"http" not in page and "href=\"http" not in page  # no script or stylesheet from the network
     html = fig._repr_html_()
     assert html.count("<iframe") == 1 and "srcdoc=" in html
