@@ -16,7 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["show", "looks_like_cypher"]
 
-_CYPHER_START = re.compile(r"^\s*(?:(?:OPTIONAL\s+)?MATCH\s*[(\s]|(?:WITH|UNWIND|CALL|RETURN)\s)", re.IGNORECASE)
+# MATCH (...), MATCH p = (...), UNWIND ... AS ..., WITH/CALL ... RETURN ...; a name such as "Match Point"
+# or "Return to Oz" is not a query (anything else: pass kind="cypher").
+_CYPHER_START = re.compile(
+    r"^\s*(?:(?:OPTIONAL\s+)?MATCH\s*(?:\w+\s*=\s*)?\(|UNWIND\s.+\sAS\s|(?:WITH|CALL)\s.*\bRETURN\b)",
+    re.IGNORECASE | re.DOTALL)
 KINDS = ("auto", "entity", "cypher")
 
 
@@ -24,6 +28,8 @@ def looks_like_cypher(text: str) -> bool:
     """Whether ``text`` reads as a Cypher query (``MATCH (``, ``WITH ``, ...) rather than a name.
 
     >>> looks_like_cypher("MATCH (p:Person) RETURN p"), looks_like_cypher("Match Point")
+    (True, False)
+    >>> looks_like_cypher("UNWIND $ids AS i MATCH (e {id: i}) RETURN e"), looks_like_cypher("Return to Oz")
     (True, False)
     """
     return bool(_CYPHER_START.match(text))
