@@ -18,7 +18,7 @@ def show_cmd(
     question: bool = typer.Option(False, "--question", "-q", help="TARGET is a question: draw what `kgkit ask` searched and cited."),
     hops: int = typer.Option(1, "--hops", help="Facts to walk from an entity."),
     max_nodes: Optional[int] = typer.Option(None, "--max-nodes", help="At most this many nodes (default 300 around an entity, 2000 for a query)."),
-    evidence: int = typer.Option(3, "--evidence", help="Evidence sentences per fact shown on hover (0: none)."),
+    evidence: int = typer.Option(3, "--evidence", help="Evidence sentences per fact shown when it is clicked (0: none)."),
     audit: bool = typer.Option(False, "--audit", help="Draw the facts fusion rejected too (in red)."),
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,

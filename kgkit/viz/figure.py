@@ -3,7 +3,7 @@
 A :class:`GraphFigure` holds nodes (entities) and edges (facts) already styled from the view:
 colour by entity type, width by fused confidence, rejected facts red and captioned apart, merged
 entities larger with their former ids listed, and for every edge the evidence sentences (document
-and character span) shown when the pointer hovers over it. :mod:`kgkit.viz.render` turns it into
+and character span) shown in the details panel when it is clicked. :mod:`kgkit.viz.render` turns it into
 HTML with the optional ``neo4j-viz`` package; nothing here needs that package, so the figure can be
 built, inspected and tested without it.
 
@@ -110,7 +110,7 @@ class FigureEdge:
         return f"{self.predicate} ✗ rejected" if self.status == "rejected" else self.predicate
 
     def tooltip(self) -> dict[str, Any]:
-        """The properties shown when the pointer hovers over the edge."""
+        """The properties shown in the details panel when the edge is clicked."""
         props: dict[str, Any] = {"relation": self.predicate, "fused confidence": round(self.confidence, 3),
                                  "fusion status": self.status, "fact id": self.id}
         for i, ev in enumerate(self.evidence, 1):

@@ -4,8 +4,9 @@ Why neo4j-viz: it is maintained by Neo4j (monthly releases), typed, and its whee
 NVL JavaScript bundle, which :meth:`VisualizationGraph.render` inlines into the page; the page it
 writes loads nothing from the network (``tests/viz`` checks this), so a saved view opens offline and
 in CI. It draws on a canvas (thousands of nodes stay smooth), colours and sizes per node, width and
-colour per relationship, and shows an element's properties on hover — where kgkit puts the fact's
-confidence, fusion status and evidence sentences. ipysigma's standalone export loads its widget code
+colour per relationship, and shows a clicked element's properties in a details panel — where kgkit
+puts the fact's confidence, fusion status and evidence sentences (neo4j-viz 1.11 dropped the hover
+tooltip of earlier versions for that panel). ipysigma's standalone export loads its widget code
 from a CDN; pyvis has had no release since 2023; yfiles-jupyter-graphs needs a live kernel.
 neo4j-viz is GPL-3.0; kgkit only imports it when the extra is installed.
 """
@@ -59,10 +60,26 @@ def _status_colour(status: str) -> str:
     return HIGHLIGHT if status == "answer path" else STATUS_COLOURS.get(status, STATUS_COLOURS["accepted"])
 
 
-def render_html(fig: GraphFigure, *, height: str = "600px") -> str:
-    """A standalone HTML page drawing ``fig`` (JavaScript inlined, nothing fetched from the network)."""
+# neo4j-viz 1.11 shows an element's properties in a details panel when it is clicked (no hover tooltip
+# any more) and starts with that panel closed; kgkit opens it once the page has drawn its controls, so
+# clicking an edge shows its evidence. Without the button (another neo4j-viz) this does nothing.
+_OPEN_DETAILS_PANEL = """<script>(function () {
+  var tries = 0, timer = setInterval(function () {
+    var b = document.querySelector("button[aria-label='Toggle graph details panel']");
+    if (b || ++tries > 200) { clearInterval(timer); if (b && b.getAttribute("aria-pressed") !== "true") b.click(); }
+  }, 50);
+})();</script>"""
+
+
+def render_html(fig: GraphFigure, *, height: str = "600px", details_panel: bool = True) -> str:
+    """A standalone HTML page drawing ``fig`` (JavaScript inlined, nothing fetched from the network).
+
+    ``details_panel``: open the panel that shows a clicked node's or edge's properties (evidence included).
+    """
     graph = to_visualization_graph(fig)
     page = graph.render(height=height, max_allowed_nodes=max(10_000, len(fig.nodes)), theme="light",
                         on_dangling="error")
     text: str = page.data
+    if details_panel:
+        text = text.replace("</body>", _OPEN_DETAILS_PANEL + "\n</body>", 1)
     return text

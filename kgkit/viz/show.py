@@ -51,7 +51,7 @@ def show(
         hops: an entity's neighbourhood radius.
         include: ``accepted`` (what fusion kept) or ``all`` (rejected facts too, drawn red).
         max_nodes: at most this many nodes (default 300 around an entity, 2,000 for a query).
-        evidence: evidence sentences per fact shown on hover (0: read none).
+        evidence: evidence sentences per fact shown when it is clicked (0: read none).
     """
     from kgkit.reason.ask import AskResult
     from kgkit.reason.reasoner import Answer

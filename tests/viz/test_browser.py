@@ -35,3 +35,35 @@ def test_pixel_count_sees_colours_and_only_them() -> None:
     img.save(buf, format="PNG")
     assert count_colour_pixels(buf.getvalue(), ["#4C8EDA"]) == 100
     assert count_colour_pixels(buf.getvalue(), ["#D62728"]) == 0
+
+
+def test_clicking_an_edge_shows_its_evidence(tmp_path: Path, browser: object) -> None:
+    """The page opens the details panel; a click on the edge (found by its colour) lists the evidence."""
+    import numpy as np
+    from PIL import Image
+
+    from kgkit.viz import EvidenceLine, FigureEdge, FigureNode, GraphFigure
+    from kgkit.viz.browser import _JS_PAINTED
+
+    fig = GraphFigure(title="one fact")
+    fig.add_node(FigureNode("p", "Marie Curie", "Person"))
+    fig.add_node(FigureNode("w", "Warsaw", "Place"))
+    fig.edges.append(FigureEdge("f1", "p", "w", "bornIn", 0.9, "chosen",
+                                [EvidenceLine("people/curie.txt", 10, 41, "Marie Curie was born in Warsaw.")], 1))
+    page = browser.new_page(viewport={"width": 1000, "height": 700})  # type: ignore[attr-defined]
+    try:
+        page.goto(fig.save_html(tmp_path / "one.html").resolve().as_uri())
+        page.wait_for_function(_JS_PAINTED, arg=200, polling=100)
+        page.wait_for_timeout(2500)  # the layout settles
+        assert "Results overview" in page.inner_text("body")  # the details panel is open
+        img = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+        ys, xs = np.nonzero((np.abs(img - np.array([0x2E, 0x9E, 0x44])) <= 30).all(axis=2))  # the green edge
+        assert len(xs) > 50
+        k = int(((xs - np.median(xs)) ** 2 + (ys - np.median(ys)) ** 2).argmin())
+        page.mouse.click(int(xs[k]), int(ys[k]))
+        page.wait_for_timeout(800)
+        text = page.inner_text("body")
+    finally:
+        page.close()
+    assert "Relationship details" in text
+    assert "“Marie Curie was born in Warsaw.” — people/curie.txt [10:41]" in text and "fused confidence" in text

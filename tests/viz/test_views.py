@@ -122,7 +122,7 @@ def test_saved_page_is_standalone_and_escapes_text(store, tmp_path: Path) -> Non
     import re
 
     data = json.loads(re.search(r'<script type="application/json" id="neo4j-viz-data">(.*?)</script>', page, re.S)[1])
-    (rel,) = data["relationships"]  # what the hover tooltip shows
+    (rel,) = data["relationships"]  # what the details panel shows for the edge
     assert rel["properties"]["evidence 1"].startswith("“</script><b>x</b>” — doc [0:9]")
     assert rel["properties"]["fusion status"] == "chosen" and rel["width"] == pytest.approx(5.75)
     assert "src=\"http" not in page and "href=\"http" not in page  # no script or stylesheet from the network
