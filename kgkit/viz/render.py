@@ -71,11 +71,19 @@ _OPEN_DETAILS_PANEL = """<script>(function () {
 })();</script>"""
 
 
-def render_html(fig: GraphFigure, *, height: str = "600px", details_panel: bool = True) -> str:
+# The open panel lists every node and relationship caption, which costs about a second of page work
+# at 2,000 nodes (benchmarks/viz_render.py); larger views start with it closed (its button opens it).
+DETAILS_PANEL_MAX_NODES = 500
+
+
+def render_html(fig: GraphFigure, *, height: str = "600px", details_panel: bool | None = None) -> str:
     """A standalone HTML page drawing ``fig`` (JavaScript inlined, nothing fetched from the network).
 
-    ``details_panel``: open the panel that shows a clicked node's or edge's properties (evidence included).
+    ``details_panel``: open the panel that shows a clicked node's or edge's properties (evidence
+    included); default: open for views of at most 500 nodes.
     """
+    if details_panel is None:
+        details_panel = len(fig.nodes) <= DETAILS_PANEL_MAX_NODES
     graph = to_visualization_graph(fig)
     page = graph.render(height=height, max_allowed_nodes=max(10_000, len(fig.nodes)), theme="light",
                         on_dangling="error")
