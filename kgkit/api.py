@@ -108,15 +108,14 @@ class KnowledgeGraph:
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            kwargs = self.config.extractor_kwargs()
-            if self.config.extractor["name"] == "llm":  # KGKIT_LLM_* override the pipeline file
-                from kgkit.llm.client import env_overrides
+            kwargs = {**self.config.extractor_kwargs(), **self.extractor_overrides}
+            if self.config.extractor["name"] == "llm":  # KGKIT_LLM_* override the pipeline file, options override both
+                from kgkit.llm.settings import resolve_llm_settings
 
-                kwargs.update(env_overrides())
-            kwargs.update(self.extractor_overrides)
+                kwargs = resolve_llm_settings(explicit=self.extractor_overrides, pipeline=self.config.extractor_kwargs())
             try:
                 self._extractor = make_extractor(str(self.config.extractor["name"]), ontology=self.ontology, **kwargs)
-            except TypeError as err:
+            except (TypeError, ConfigError) as err:  # the extractor's own settings model says which key and why
                 raise ConfigError(f"{self.config.source}: bad extractor options: {err}") from err
         return self._extractor
 

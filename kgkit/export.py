@@ -11,13 +11,11 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from kgkit.errors import ConfigError
 from kgkit.store.base import GraphStore
 from kgkit.view import GraphView, read_view
 
-__all__ = ["EXPORT_FORMATS", "export_graph", "to_networkx", "to_rdf"]
+__all__ = ["export_graph", "to_networkx", "to_rdf", "write_csv", "write_turtle", "write_ntriples", "write_jsonld"]
 
-EXPORT_FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "csv": "csv"}
 BASE = "https://kgkit.dev/"
 
 
@@ -39,7 +37,7 @@ def to_networkx(store: GraphStore, *, include: str = "accepted") -> Any:
     return g
 
 
-def to_rdf(store: GraphStore, *, include: str = "accepted", view: GraphView | None = None) -> Any:
+def to_rdf(store: GraphStore | None, *, include: str = "accepted", view: GraphView | None = None) -> Any:
     """An :class:`rdflib.Graph` of the view: entities typed and labelled, facts as triples, aliases as
     skos:altLabel."""
     from urllib.parse import quote
@@ -57,6 +55,8 @@ def to_rdf(store: GraphStore, *, include: str = "accepted", view: GraphView | No
         return URIRef(ent + quote(eid, safe=""))
 
     if view is None:
+        if store is None:
+            raise ValueError("to_rdf needs a store or a view")
         view = read_view(store, include=include)
     for e in view.entities.values():
         n = node(e.id)
@@ -70,29 +70,50 @@ def to_rdf(store: GraphStore, *, include: str = "accepted", view: GraphView | No
     return g
 
 
-def export_graph(store: GraphStore, path: str | Path, fmt: str = "ttl", *, include: str = "accepted") -> int:
-    """Write the view of the graph to ``path``; returns the number of facts written.
+def write_csv(view: GraphView, path: Path) -> int:
+    """CSV rows with the fused confidence and the fusion status (accepted, chosen, rejected)."""
+    ents = view.entities
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["fact_id", "subject", "subject_type", "predicate", "object", "object_type", "confidence", "status"])
+        for f in view.facts:
+            s, o = ents.get(f.subject_id), ents.get(f.object_id)
+            w.writerow([f.id, s.name if s else f.subject_id, s.type if s else "", f.predicate,
+                        o.name if o else f.object_id, o.type if o else "", f"{f.confidence:.3f}", view.status(f)])
+    return len(view.facts)
 
-    CSV rows carry the fused confidence and the fusion status (accepted, chosen, rejected).
-    """
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    view = read_view(store, include=include)
-    if fmt == "csv":
-        ents = view.entities
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["fact_id", "subject", "subject_type", "predicate", "object", "object_type", "confidence", "status"])
-            for f in view.facts:
-                s, o = ents.get(f.subject_id), ents.get(f.object_id)
-                w.writerow([f.id, s.name if s else f.subject_id, s.type if s else "", f.predicate,
-                            o.name if o else f.object_id, o.type if o else "", f"{f.confidence:.3f}", view.status(f)])
-        return len(view.facts)
-    g = to_rdf(store, view=view)
-    g.serialize(destination=str(path), format=EXPORT_FORMATS[fmt], encoding="utf-8")
+
+def _write_rdf(view: GraphView, path: Path, rdflib_format: str) -> int:
+    g = to_rdf(None, view=view)
+    g.serialize(destination=str(path), format=rdflib_format, encoding="utf-8")
     from rdflib import Namespace
 
     rel = Namespace(BASE + "relation/")
     return sum(1 for _, p, _ in g if str(p).startswith(str(rel)))
+
+
+def write_turtle(view: GraphView, path: Path) -> int:
+    return _write_rdf(view, path, "turtle")
+
+
+def write_ntriples(view: GraphView, path: Path) -> int:
+    return _write_rdf(view, path, "nt")
+
+
+def write_jsonld(view: GraphView, path: Path) -> int:
+    return _write_rdf(view, path, "json-ld")
+
+
+def export_graph(store: GraphStore, path: str | Path, fmt: str = "ttl", *, include: str = "accepted") -> int:
+    """Write the view of the graph to ``path`` in a registered format (:data:`kgkit.registry.exporters`:
+    ttl, nt, jsonld, csv, or an entry point of ``kgkit.exporters``); returns the number of facts written.
+
+    An exporter is a function ``(view, path) -> facts written``.
+    """
+    from kgkit.registry import exporters
+
+    writer = exporters.get(fmt)  # an unknown format fails before anything is read or created
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n: int = writer(read_view(store, include=include), path)
+    return n

@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from kgkit.errors import (BudgetExceededError, DocumentReadError, ExtractionError, ReadOnlyQueryError, StoreError,
                           StoreUnavailableError)
@@ -26,7 +26,8 @@ from kgkit.extract.base import ChunkExtraction, Extractor
 from kgkit.ingest.chunking import SentenceChunker
 from kgkit.ingest.ledger import Ledger, LedgerEntry
 from kgkit.ingest.paths import path_to_text, text_to_path
-from kgkit.ingest.readers import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, SourceFile, read_document, read_source
+from kgkit.ingest.readers import (DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, Reader, SourceFile, read_document, read_source,
+                                  reader_table)
 from kgkit.ingest.scanning import FolderScan, scan
 from kgkit.ontology import Ontology
 from kgkit.store.base import GraphStore
@@ -102,6 +103,7 @@ class _Run:
     chunker: SentenceChunker
     max_bytes: int
     dry_run: bool
+    readers: Mapping[str, Reader] | None = None  # suffix -> reader (None: every registered reader's suffixes)
 
 
 def _progress(enabled: bool) -> Any:
@@ -128,6 +130,7 @@ def ingest_folder(
     follow_symlinks: bool = False,
     dry_run: bool = False,
     progress: bool = False,
+    readers: Mapping[str, str] | None = None,
 ) -> IngestReport:
     """Ingest every matching file under ``root`` into ``store``; see the module docstring.
 
@@ -149,6 +152,8 @@ def ingest_folder(
         dry_run: read and chunk what would be processed, ask the extractor for an estimate
             (``extractor.estimate(chunks)`` when it has one) and write nothing.
         progress: show a rich progress bar.
+        readers: suffix -> registered reader name (:data:`kgkit.registry.readers`), over the readers'
+            own suffixes (:func:`kgkit.ingest.readers.reader_table`).
     """
     t0 = time.perf_counter()
     found = scan(root, include, exclude, follow_symlinks=follow_symlinks)
@@ -156,7 +161,7 @@ def ingest_folder(
     report.scanned = len(found.files)
     report.not_matched = found.not_matched
     run = _Run(ledger, report, extractor_key(extractor, ontology), report.root, ledger.entries(report.root),
-               store.document_ids(), chunker or SentenceChunker(), max_bytes, dry_run)
+               store.document_ids(), chunker or SentenceChunker(), max_bytes, dry_run, reader_table(readers))
     run_id = None if dry_run else ledger.start_run(run.root_key)
     _record_scan_skips(found, run)
     _retract_deleted(found, run, store)
@@ -249,7 +254,7 @@ def _prepare(f: SourceFile, run: _Run) -> _Pending | None:
     e = run.known.get(f.doc_id)
     report, path = run.report, f.text_path
     try:
-        read = read_source(f, max_bytes=run.max_bytes)
+        read = read_source(f, max_bytes=run.max_bytes, readers=run.readers)
     except DocumentReadError as err:
         if e is not None and e.status == "done":
             # Readable before (e.g. permissions changed): keep its facts rather than lose them.

@@ -40,8 +40,8 @@ def eval_extraction(
     mine_hints: Optional[bool] = typer.Option(None, "--mine-hints/--no-mine-hints", help="Learn patterns and NER->type maps from train (default: on for spacy)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the full result as JSON here."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write predictions as benchmark JSONL into this folder."),
-    model: Optional[str] = typer.Option(None, "--model", help="LLM model (default $KGKIT_LLM_MODEL).", envvar="KGKIT_LLM_MODEL"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default $KGKIT_LLM_BASE_URL).", envvar="KGKIT_LLM_BASE_URL"),
+    model: Optional[str] = typer.Option(None, "--model", help="LLM model (default $KGKIT_LLM_MODEL, then $OPENAI_MODEL)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default $KGKIT_LLM_BASE_URL, then $OPENAI_BASE_URL)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="LLM answer cache (default $KGKIT_LLM_CACHE or ~/.cache/kgkit/llm)."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Hard token budget for the LLM; the run stops before crossing it."),
     max_concurrency: int = typer.Option(8, "--max-concurrency", help="LLM requests in flight."),
@@ -106,8 +106,8 @@ def eval_extraction(
 
 @llm_app.command("check")
 def llm_check(
-    model: Optional[str] = typer.Option(None, "--model", envvar="KGKIT_LLM_MODEL", help="Model name."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="KGKIT_LLM_BASE_URL", help="Endpoint, e.g. http://localhost:11434/v1."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (default $KGKIT_LLM_MODEL, then $OPENAI_MODEL)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Endpoint, e.g. http://localhost:11434/v1 (default $KGKIT_LLM_BASE_URL)."),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds."),
 ) -> None:
     """Send one tiny request (not cached) and report the answer, tokens and latency."""

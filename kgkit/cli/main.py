@@ -136,13 +136,17 @@ def stats(
 @app.command()
 def export(
     output: Path = typer.Argument(..., help="File to write."),
-    fmt: str = typer.Option("ttl", "--format", "-f", help="ttl, nt, jsonld or csv."),
+    fmt: str = typer.Option("ttl", "--format", "-f", help="ttl, nt, jsonld, csv, or a registered export format (kgkit plugins)."),
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
     audit: bool = typer.Option(False, "--audit", help="Include the facts fusion rejected (default: accepted facts only)."),
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples, JSON-LD) or CSV: the facts fusion accepted."""
+    from kgkit.registry import exporters
+
+    if fmt not in exporters:  # before any store is opened
+        fail(str(exporters.unknown(fmt)))
     with open_graph(pipeline, store, workdir) as kg:
         n = kg.export(output, fmt, include="all" if audit else "accepted")
     console.print(f"wrote {n} facts to {output} ({fmt})")
@@ -195,6 +199,19 @@ def failures(
         console.print("no quarantined chunks")
     for f in items:
         console.print(f"{f.chunk_id} [{f.stage}, {f.attempts} attempt(s)]: {f.reason}", markup=False, highlight=False)
+
+
+@app.command()
+def plugins(json_out: bool = typer.Option(False, "--json", help="Print {axis: [names]} as JSON.")) -> None:
+    """List the registered components of each axis (kgkit's own and those of installed plugins)."""
+    from kgkit.registry import REGISTRIES
+
+    names = {axis: r.names() for axis, r in REGISTRIES.items()}
+    if json_out:
+        sys.stdout.write(json.dumps(names) + "\n")
+        return
+    for axis, r in REGISTRIES.items():
+        console.print(f"[bold]{axis}[/] ({r.group}): {', '.join(names[axis])}", highlight=False)
 
 
 for _area in (embed, extract, fuse, llm, neo4j, reason, viz):

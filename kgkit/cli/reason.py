@@ -205,7 +205,7 @@ def _run_eval(questions: list[Path], graph: "GraphIndex | None", fmt: str, tune_
     if part not in ("all", "train", "tune"):
         raise ConfigError(f"--part must be all, train or tune, got {part!r}")
     factory = ReasonerFactory(graph, scorer=path_scorer, max_hops=max_hops)
-    answerer = LLMAnswerer(client, on_invalid="collect", on_error="skip") if client is not None else None
+    answerer = LLMAnswerer(client, on_invalid="collect", on_error="collect") if client is not None else None
     reports = []
     for qf in questions:
         items = read_questions(qf, fmt)

@@ -11,6 +11,7 @@ and a run stopped by the budget continues later without redoing finished chunks.
 Example::
 
     ex = LLMExtractor(ontology="default", model="gpt-4o-mini", cache_dir=".kgkit/llm-cache")
+    ex = LLMExtractor(ontology="default", settings=LLMExtractorSettings(model="gpt-4o-mini", gleaning=1))
     ex.estimate(chunks)          # {'calls': ..., 'tokens': ..., 'cost': ...} before spending anything
     results = ex.extract(chunks)
 """
@@ -22,11 +23,11 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from kgkit.errors import BudgetExceededError, ConfigError, LLMError
 from kgkit.extract.base import ChunkExtraction
-from kgkit.extract.json_repair import OutputParseError, loads_lenient
+from kgkit.llm.json_repair import OutputParseError, loads_lenient
 from kgkit.extract.llm_facts import FactPolicy, convert_facts, facts_from_answer
 from kgkit.extract.llm_prompts import (
     PROMPT_VERSION,
@@ -36,14 +37,15 @@ from kgkit.extract.llm_prompts import (
     reask_messages,
     response_format,
 )
-from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError, default_cache_dir
+from kgkit.extract.llm_settings import LLMExtractorSettings
+from kgkit.llm.client import Completion, LLMClient, ResponseFormatUnsupportedError
+from kgkit.llm.settings import OnError
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk, stable_hash
 
-__all__ = ["LLMExtractor"]
+__all__ = ["LLMExtractor", "LLMExtractorSettings"]
 
 log = logging.getLogger(__name__)
-OnError = Literal["collect", "skip", "raise"]
 _FALLBACK: dict[str, StructuredOutput] = {"json_schema": "json_object", "json_object": "none"}
 
 
@@ -73,21 +75,13 @@ class LLMExtractor:
 
     Args:
         ontology: an :class:`Ontology`, a schema name or a YAML path (default: ``default``).
-        client: an :class:`LLMClient`; when omitted one is built from ``client_kwargs`` and the
-            ``base_url``/``api_key``/``model``/``cache_dir``/``budget_tokens`` shortcuts (env vars fill gaps).
-        cache_dir: answer cache; ``"auto"`` = ``$KGKIT_LLM_CACHE`` or ``~/.cache/kgkit/llm``, None = off.
-        on_error: for a chunk that fails: ``"collect"`` (report it in ``ChunkExtraction.error``, the run
-            quarantines it), ``"skip"`` (log and return it empty) or ``"raise"``.
-            :class:`BudgetExceededError` always propagates.
-        gleaning: extra passes asking for missed facts (0 = none).
-        off_ontology: ``"drop"`` or ``"flag"`` facts outside the ontology (flagging also opens the schema).
-        unspanned: ``"keep"`` (span None, lower confidence) or ``"drop"`` facts whose evidence is not found.
-        structured_output: ``"json_schema"`` (strict schema), ``"json_object"`` (JSON mode) or ``"none"``;
-            falls back automatically when the endpoint rejects it.
-        max_tokens: completion limit per call (also what the budget reserves per call).
-        reask: allow one re-ask when an answer cannot be parsed or repaired.
-        max_continuations: follow-up calls asking for the rest of an answer cut off by ``max_tokens``.
-        policy: scoring/filtering details (:class:`FactPolicy`); ``off_ontology``/``unspanned`` override it.
+        client: an :class:`LLMClient`; when omitted one is built from the settings' client part
+            (``base_url``, ``api_key``, ``model``, ``cache_dir``, ``budget_tokens``, ``client_kwargs``).
+        settings: an :class:`~kgkit.extract.llm_settings.LLMExtractorSettings` (or a mapping of its fields).
+        policy: scoring/filtering details (:class:`FactPolicy`); the settings' ``off_ontology`` and
+            ``unspanned`` override it.
+        **kwargs: settings fields given one by one (what a pipeline's ``extractor`` section holds);
+            they override ``settings``. :class:`BudgetExceededError` always propagates, whatever ``on_error``.
     """
 
     name = "llm"
@@ -97,64 +91,41 @@ class LLMExtractor:
         ontology: Ontology | str | os.PathLike[str] | None = None,
         client: LLMClient | None = None,
         *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        model: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = "auto",
-        budget_tokens: int | None = None,
-        client_kwargs: Mapping[str, Any] | None = None,
-        on_error: OnError = "collect",
-        gleaning: int = 0,
-        off_ontology: Literal["drop", "flag"] = "drop",
-        unspanned: Literal["keep", "drop"] = "keep",
-        structured_output: StructuredOutput = "json_schema",
-        temperature: float = 0.0,
-        max_tokens: int = 2048,
-        reask: bool = True,
-        max_continuations: int = 2,
+        settings: LLMExtractorSettings | Mapping[str, Any] | None = None,
         policy: FactPolicy | None = None,
-        source: str | None = None,
+        **kwargs: Any,
     ) -> None:
-        if on_error not in ("collect", "skip", "raise"):
-            raise ConfigError(f"on_error must be 'collect', 'skip' or 'raise', got {on_error!r}")
-        if off_ontology not in ("drop", "flag") or unspanned not in ("keep", "drop"):
-            raise ConfigError("off_ontology must be 'drop' or 'flag'; unspanned must be 'keep' or 'drop'")
-        if structured_output not in ("json_schema", "json_object", "none"):
-            raise ConfigError(f"structured_output must be json_schema, json_object or none, got {structured_output!r}")
-        if gleaning < 0:
-            raise ConfigError(f"gleaning must be >= 0, got {gleaning}")
-        if client is None:
-            kw = dict(client_kwargs or {})
-            if cache_dir == "auto":
-                cache_dir = default_cache_dir()
-            if cache_dir is not None:
-                kw.setdefault("cache_dir", cache_dir)
-            if budget_tokens is not None:
-                kw["budget_tokens"] = budget_tokens
-            client = LLMClient(base_url, api_key, model, **kw)
+        if isinstance(settings, LLMExtractorSettings) and not kwargs:
+            cfg = settings
         else:
-            if base_url or api_key or model or client_kwargs:
+            given = settings.model_dump(exclude_unset=True) if isinstance(settings, LLMExtractorSettings) else dict(settings or {})
+            cfg = LLMExtractorSettings.from_kwargs({**given, **kwargs})
+        if client is None:
+            client = LLMClient(**cfg.client_settings())
+        else:
+            if cfg.names_a_client():
                 raise ConfigError("pass either client=... or the client settings (base_url, model, ...), not both")
-            if budget_tokens is not None:  # e.g. `kgkit ingest --budget` on a pipeline that built the client
-                client.budget.tokens = budget_tokens
+            if cfg.budget_tokens is not None:  # e.g. `kgkit ingest --budget` on a pipeline that built the client
+                client.budget.tokens = cfg.budget_tokens
+        self.settings = cfg
         self.client = client
         self._ontology_ref = ontology
         self._ontology: Ontology | None = ontology if isinstance(ontology, Ontology) else None
-        self.on_error = on_error
-        self.gleaning = gleaning
+        self.on_error: OnError = cfg.on_error
+        self.gleaning = cfg.gleaning
         base = policy or FactPolicy()
-        self.policy = FactPolicy(off_ontology, unspanned, base.base_confidence, base.flagged_confidence,
+        self.policy = FactPolicy(cfg.off_ontology, cfg.unspanned, base.base_confidence, base.flagged_confidence,
                                  base.unspanned_confidence, base.fuzzy_threshold)
-        self.structured_output: StructuredOutput = structured_output
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.reask = reask
-        self.max_continuations = max_continuations
-        self.source = source
+        self.structured_output: StructuredOutput = cfg.structured_output
+        self.temperature = cfg.temperature
+        self.max_tokens = cfg.max_tokens
+        self.reask = cfg.reask
+        self.max_continuations = cfg.max_continuations
+        self.source = cfg.source
         # The ingest ledger re-extracts documents when the version changes: include every setting that
         # changes which facts come out (the answer cache keeps a re-extraction cheap).
-        settings = (self.policy, gleaning, max_tokens, temperature, reask, max_continuations)
-        self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}+{stable_hash(repr(settings), length=8)}"
+        settings_key = (self.policy, cfg.gleaning, cfg.max_tokens, cfg.temperature, cfg.reask, cfg.max_continuations)
+        self.version = f"{PROMPT_VERSION}+{client.model or 'unset'}+{stable_hash(repr(settings_key), length=8)}"
 
     # -- protocol ----------------------------------------------------------------------------------
     @property

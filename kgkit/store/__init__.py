@@ -8,33 +8,25 @@ Use :func:`open_store` to get one by name; keyword arguments go to the store's c
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from kgkit.errors import ConfigError
 from kgkit.store.base import CypherGraphStore, EntityRecord, FactRecord, GraphStore, WriteResult
 
-__all__ = ["GraphStore", "CypherGraphStore", "EntityRecord", "FactRecord", "WriteResult", "STORES", "open_store", "store_class"]
-
-# name -> "module:Class"; imported lazily so that e.g. the neo4j driver is only loaded when used.
-STORES: dict[str, str] = {
-    "falkordb": "kgkit.store.embedded:FalkorDBStore",
-    "embedded": "kgkit.store.embedded:FalkorDBStore",
-    "neo4j": "kgkit.store.neo4j:Neo4jStore",
-}
+__all__ = ["GraphStore", "CypherGraphStore", "EntityRecord", "FactRecord", "WriteResult", "open_store", "store_class"]
 
 
 def store_class(name: str) -> type:
-    try:
-        target = STORES[name]
-    except KeyError:
-        raise ConfigError(f"unknown store {name!r}; choose one of: {', '.join(sorted(STORES))}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    """The store class registered as ``name`` (:data:`kgkit.registry.stores`, entry points ``kgkit.stores``)."""
+    from kgkit.registry import stores
+
+    cls: type = stores.get(name)
+    return cls
 
 
 def open_store(name: str = "falkordb", **kwargs: Any) -> GraphStore:
     """Build a store by name and open it (start/connect). Close it with ``store.close()``."""
-    store = store_class(name)(**kwargs)
+    from kgkit.registry import stores
+
+    store: GraphStore = stores.make(name, **kwargs)
     store.open()
     return store

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kgkit.extract.json_repair import OutputParseError, loads_lenient, repair_json
+from kgkit.llm.json_repair import OutputParseError, loads_lenient, repair_json
 from kgkit.extract.llm_spans import find_quote
 
 FACTS = {"facts": [

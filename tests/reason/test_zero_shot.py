@@ -86,3 +86,19 @@ def test_expected_types():
     assert expected_types("Which university did she attend?", onto) == {"Organization": 1.0}
     assert expected_types("What was the place of death of X?", onto) == {"Place": 1.0}
     assert expected_types("What did she write?", onto) == {}
+
+
+def test_fine_types_outside_the_coarse_vocabulary_do_not_veto():
+    """An extractor's own types ("City", "Country", "Airport") without an ontology hierarchy: a City
+    is known to be a Place ("which city"), an unrelated type says nothing, a coarse clash still vetoes."""
+    g = GraphIndex.from_triples(
+        [("BBC", "city", "Broadcasting House"), ("Atlas II", "countryOrigin", "United States"),
+         ("Aarhus Airport", "cityServed", "Aarhus"), ("Aarhus Airport", "openingDate", "1925")],
+        types={"BBC": "Organisation", "Broadcasting House": "Building", "Atlas II": "MeanOfTransportation",
+               "United States": "Country", "Aarhus Airport": "Airport", "Aarhus": "City", "1925": "Person"})
+    r = Reasoner(g)
+    assert r.ask("what is the city of [BBC]?").names(1) == ["Broadcasting House"]
+    assert r.ask("what is the country origin of [Atlas II]?").names(1) == ["United States"]
+    assert r.ask("which city does [Aarhus Airport] serve?").names(1) == ["Aarhus"]
+    # "when" asks for a Date; a node typed Person is a real disagreement, so no answer
+    assert r.ask("when was [Aarhus Airport] opened?").answers == []

