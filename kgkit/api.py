@@ -233,6 +233,24 @@ class KnowledgeGraph:
 
         return to_networkx(self.store, include=include)
 
+    def show(
+        self, target: Any, params: Mapping[str, Any] | None = None, *, kind: str = "auto", hops: int = 1,
+        include: str = "accepted", max_nodes: int | None = None, evidence: int = 3,
+    ) -> Any:
+        """An interactive view of an entity's neighbourhood, a Cypher query's result, or an answer of
+        :func:`kgkit.reason.ask.ask_store`: a :class:`kgkit.viz.GraphFigure`, which a notebook
+        displays and ``.save_html(path)`` writes as an offline page. Drawing needs ``kgkit[viz]``.
+
+        >>> kg.show("Marie Curie")                                            # doctest: +SKIP
+        >>> kg.show("MATCH (p:Person)-[r]->(o) WHERE p.name = $n RETURN p, r, o", {"n": "Marie Curie"})  # doctest: +SKIP
+
+        See :func:`kgkit.viz.show` for the arguments.
+        """
+        from kgkit.viz import show
+
+        return show(self.store, target, params, kind=kind, hops=hops, include=include, max_nodes=max_nodes,
+                    evidence=evidence)
+
     def export(self, path: str | Path, fmt: str = "ttl", *, include: str = "accepted") -> int:
         """Write the view to ``path`` as ttl, nt, jsonld or csv; returns the number of facts written."""
         from kgkit.export import export_graph

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from kgkit.cli import embed, extract, fuse, llm, neo4j, reason
+from kgkit.cli import embed, extract, fuse, llm, neo4j, reason, viz
 from kgkit.cli.common import PipelineOpt, StoreOpt, WorkdirOpt, console, fail, open_graph
 
 app = typer.Typer(
@@ -214,7 +214,7 @@ def plugins(json_out: bool = typer.Option(False, "--json", help="Print {axis: [n
         console.print(f"[bold]{axis}[/] ({r.group}): {', '.join(names[axis])}", highlight=False)
 
 
-for _area in (embed, extract, fuse, llm, neo4j, reason):
+for _area in (embed, extract, fuse, llm, neo4j, reason, viz):
     _area.register(app, eval_app)
 
 
