@@ -12,7 +12,8 @@ kgkit adds, on top of PyKEEN:
 * early stopping on validation MRR (``stopper: early``) and evaluation with kgkit's
   :class:`~kgkit.embed.evaluation.FastRankEvaluator` (same metrics as PyKEEN's, much faster on CPU);
 * a run folder: ``trained_model.pkl``, ``entity_to_id.json``, ``relation_to_id.json``, ``config.yaml``,
-  ``metrics.json`` and ``training_curve.png``.
+  ``metrics.json``, ``training_curve.png`` and ``calibration.json`` (score -> probability, fitted on the
+  validation split; see :mod:`kgkit.embed.plausibility`).
 """
 
 from __future__ import annotations
@@ -227,6 +228,7 @@ def train_kge(
         "dropped_unseen": ds.dropped,
     }, indent=2))
     _plot_curve(run / CURVE_FILE, losses, vmrr)
+    _calibrate(result.model, ds, run)
     return TrainResult(run, metrics, epochs, seconds, dev, losses, vmrr)
 
 
@@ -270,7 +272,15 @@ def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str]
         "triples": {"train": ds.training.num_triples, "valid": ds.validation.num_triples, "test": ds.testing.num_triples},
     }, indent=2))
     _plot_curve(run / CURVE_FILE, res.losses, res.validation_mrr)
+    _calibrate(model, ds, run)
     return TrainResult(run, metrics, res.epochs, res.seconds, dev, res.losses, res.validation_mrr)
+
+
+def _calibrate(model: Any, ds: KGEDataset, run: Path) -> None:
+    """Save ``calibration.json`` (Platt scaling on the validation split) for plausibility()."""
+    from kgkit.embed.plausibility import calibrate_on_dataset
+
+    calibrate_on_dataset(model, ds, run)
 
 
 def _plain(obj: Any) -> Any:
