@@ -152,7 +152,7 @@ def _propose(run: Path, k: int, min_probability: float, dry_run: bool, json_out:
                   f"candidate facts (model {report.model_id}; never accepted: see them with --audit)")
     for r in rows[:20]:
         console.print(f"  {r['subject_name']} -[{r['predicate']}]-> {r['object_name']}  p={r['probability']:.3f} "
-                      f"score={r['score']:.3f} rank={r['rank']}", highlight=False)
+                      f"score={r['score']:.3f} rank={r['rank']}", highlight=False, markup=False)
     if len(rows) > 20:
         console.print(f"  ... {len(rows) - 20} more (--json lists all)")
 

@@ -2,8 +2,9 @@
 
 A KGE score is only comparable within one model and one query. :class:`Calibration` maps it to a
 probability with Platt scaling, ``P = sigmoid(a * score + b)``, fitted on *held-out* true triples
-(the run's validation split) against as many corruptions (one entity of each true triple replaced by
-a uniformly drawn entity, never a known fact). The probability therefore reads as "true fact rather
+(the run's validation and test splits) against as many corruptions (one entity of each true triple
+replaced by a uniformly drawn entity, of the same type where the graph has types; never a known
+fact). The probability therefore reads as "true fact rather
 than a random corruption of one": 0.5 is no opinion. It is saved as ``calibration.json`` in the run
 folder (``kgkit embed train`` fits it; :func:`ensure_calibration` fits it for older graph runs).
 
@@ -23,7 +24,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -87,15 +88,22 @@ def _platt(scores: np.ndarray, labels: np.ndarray, *, l2: float = 1e-3, iters: i
 
 
 def corrupt(positives: np.ndarray, num_entities: int, known: set[IdTriple], *, seed: int = 0,
-            per_positive: int = 1) -> np.ndarray:
+            per_positive: int = 1, types: Sequence[str | None] | None = None) -> np.ndarray:
     """Corruptions of ``positives`` (n, 3) ids: head or tail (alternately) replaced by a uniformly drawn
-    entity, never a triple in ``known``. Returns an (m, 3) array with m <= n * per_positive."""
+    entity (of the same type as the one replaced, when ``types`` gives entity id -> type), never a
+    triple in ``known``. Returns an (m, 3) array with m <= n * per_positive."""
     rng = np.random.default_rng(seed)
+    pools: dict[str | None, np.ndarray] = {}
+    if types is not None:
+        arr = np.asarray([t or "" for t in types])
+        pools = {t: np.flatnonzero(arr == t) for t in set(arr.tolist()) if t}
     out: list[IdTriple] = []
     for i, (h, r, t) in enumerate(positives.tolist()):
         for j in range(per_positive):
+            replaced = t if (i + j) % 2 == 0 else h
+            pool = pools.get(types[replaced]) if types is not None else None
             for _ in range(20):  # a few tries; a dense graph may leave no free corruption
-                e = int(rng.integers(num_entities))
+                e = int(pool[rng.integers(len(pool))]) if pool is not None and len(pool) > 1 else int(rng.integers(num_entities))
                 cand = (e, r, t) if (i + j) % 2 else (h, r, e)
                 if cand not in known and cand[0] != cand[2]:
                     out.append(cand)
@@ -113,9 +121,11 @@ def _score_ids(predictor: KGEPredictor, ids: np.ndarray, batch_size: int = 4096)
 
 
 def fit_calibration(predictor: KGEPredictor, positives: np.ndarray, known: Iterable[IdTriple], *,
-                    fitted_on: str = "", seed: int = 0) -> Calibration:
+                    fitted_on: str = "", seed: int = 0, types: Mapping[str, str] | None = None) -> Calibration:
     """Fit :class:`Calibration` on held-out true triples ``positives`` ((n, 3) model ids) and one
-    corruption of each (never a triple of ``known``).
+    corruption of each (never a triple of ``known``; with ``types`` (entity label -> type) the
+    replacement entity has the type of the one it replaces, so negatives are as hard as typed
+    candidates).
 
     Raises:
         ConfigError: fewer than 2 positives (nothing to fit).
@@ -125,7 +135,13 @@ def fit_calibration(predictor: KGEPredictor, positives: np.ndarray, known: Itera
         raise ConfigError(f"calibration needs at least 2 held-out true triples, got {len(positives)}; "
                           "ingest more documents or lower the validation share of the split")
     known_set = {tuple(map(int, k)) for k in known} | {tuple(map(int, p)) for p in positives.tolist()}
-    negatives = corrupt(positives, len(predictor.entity_to_id), known_set, seed=seed)  # type: ignore[arg-type]
+    by_id: list[str | None] | None = None
+    if types:
+        by_id = [None] * len(predictor.entity_to_id)
+        for label, i in predictor.entity_to_id.items():
+            by_id[i] = types.get(label)
+        fitted_on += " (typed corruptions)"
+    negatives = corrupt(positives, len(predictor.entity_to_id), known_set, seed=seed, types=by_id)  # type: ignore[arg-type]
     scores = np.concatenate([_score_ids(predictor, positives), _score_ids(predictor, negatives)])
     labels = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
     a, b = _platt(scores, labels)
@@ -179,7 +195,8 @@ def ensure_calibration(model: "KGEPredictor | str | Path", store: "GraphStore | 
                           min_confidence=float(cfg.get("min_confidence", 0.0)))
     held = np.concatenate([_to_model_ids(p, ds.validation.triples), _to_model_ids(p, ds.testing.triples)])
     known = _to_model_ids(p, np.concatenate([ds.training.triples, ds.validation.triples, ds.testing.triples]))
-    cal = fit_calibration(p, held, map(tuple, known.tolist()), fitted_on="graph validation+test split")
+    types = {e.id: e.type for e in store.iter_entities()}
+    cal = fit_calibration(p, held, map(tuple, known.tolist()), fitted_on="graph validation+test split", types=types)
     save_calibration(p.run_dir, cal)
     p.calibration = cal
     return cal
@@ -245,19 +262,20 @@ def fusion_tiebreaker(model: "KGEPredictor | str | Path", *,
     return lambda triples: plausibility(p, triples, calibration=cal)
 
 
-def calibrate_on_dataset(model: "Model", dataset: "KGEDataset", run_dir: str | Path | None = None,
-                         ) -> Calibration | None:
-    """Fit the calibration of a freshly trained ``model`` on ``dataset``'s validation split (and save it
-    into ``run_dir``); None when the split has fewer than 2 triples (a tiny graph)."""
+def calibrate_on_dataset(model: "Model", dataset: "KGEDataset", run_dir: str | Path | None = None, *,
+                         types: Mapping[str, str] | None = None) -> Calibration | None:
+    """Fit the calibration of a freshly trained ``model`` on ``dataset``'s held-out triples (validation
+    and test: neither was trained on) and save it into ``run_dir``; None when they are fewer than 2
+    (a tiny graph). ``types`` (entity label -> type) makes the corruptions typed."""
     import torch
 
-    positives = dataset.validation.mapped_triples.numpy()
+    positives = torch.cat([dataset.validation.mapped_triples, dataset.testing.mapped_triples]).numpy()
     if len(positives) < 2:
         return None
     p = KGEPredictor.from_model(model, dict(dataset.training.entity_to_id), dict(dataset.training.relation_to_id))
     known = torch.cat([dataset.training.mapped_triples, dataset.validation.mapped_triples,
                        dataset.testing.mapped_triples]).tolist()
-    cal = fit_calibration(p, positives, map(tuple, known), fitted_on="validation split")
+    cal = fit_calibration(p, positives, map(tuple, known), fitted_on="validation+test split", types=types)
     if run_dir is not None:
         save_calibration(run_dir, cal)
     return cal

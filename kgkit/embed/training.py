@@ -196,7 +196,7 @@ def train_kge(
         return _train_one_vs_all(run_dir, ds, names, dev, seed, evaluation_batch_size, evaluate_on, checkpoint,
                                  {"name": name, "description": description, "dataset": dataset if isinstance(dataset, str)
                                   else ("store" if store is not None else ds.name), "seed": seed},
-                                 dict(pipeline_kwargs))
+                                 dict(pipeline_kwargs), store)
     kw = _prepare(pipeline_kwargs, evaluation_batch_size, seed)
     if fast_evaluator and "evaluator" not in kw:
         kw["evaluator"] = _fast_evaluator_cls()(kgkit_batch_size=evaluation_batch_size)
@@ -228,13 +228,13 @@ def train_kge(
         "dropped_unseen": ds.dropped,
     }, indent=2))
     _plot_curve(run / CURVE_FILE, losses, vmrr)
-    _calibrate(result.model, ds, run)
+    _calibrate(result.model, ds, run, store)
     return TrainResult(run, metrics, epochs, seconds, dev, losses, vmrr)
 
 
 def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str] | None, dev: str, seed: int,
                       eval_bs: int, evaluate_on: str, checkpoint: str | Path | None, meta: dict[str, Any],
-                      kwargs: dict[str, Any]) -> TrainResult:
+                      kwargs: dict[str, Any], store: "GraphStore | None" = None) -> TrainResult:
     """``training_loop: one_vs_all``: kgkit's 1-vs-all loop, saved as the same run folder as PyKEEN's."""
     import torch
 
@@ -272,15 +272,16 @@ def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str]
         "triples": {"train": ds.training.num_triples, "valid": ds.validation.num_triples, "test": ds.testing.num_triples},
     }, indent=2))
     _plot_curve(run / CURVE_FILE, res.losses, res.validation_mrr)
-    _calibrate(model, ds, run)
+    _calibrate(model, ds, run, store)
     return TrainResult(run, metrics, res.epochs, res.seconds, dev, res.losses, res.validation_mrr)
 
 
-def _calibrate(model: Any, ds: KGEDataset, run: Path) -> None:
-    """Save ``calibration.json`` (Platt scaling on the validation split) for plausibility()."""
+def _calibrate(model: Any, ds: KGEDataset, run: Path, store: "GraphStore | None") -> None:
+    """Save ``calibration.json`` (Platt scaling on the held-out splits) for plausibility()."""
     from kgkit.embed.plausibility import calibrate_on_dataset
 
-    calibrate_on_dataset(model, ds, run)
+    types = {e.id: e.type for e in store.iter_entities()} if store is not None else None
+    calibrate_on_dataset(model, ds, run, types=types)
 
 
 def _plain(obj: Any) -> Any:
