@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dim", type=int, default=200)
     ap.add_argument("--time-budget", type=float, default=1200.0, help="FB15k-237 training seconds")
     ap.add_argument("--top", type=int, default=10)
-    ap.add_argument("--min-probability", type=float, default=0.5)
+    ap.add_argument("--min-probability", type=float, default=0.8)
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/kge_predict.md"))
     ap.add_argument("--smoke", action="store_true", help="tiny: checks that the script runs")
     args = ap.parse_args(argv)

@@ -85,7 +85,7 @@ def predict_cmd(
     relation: Optional[str] = typer.Option(None, "--relation", help="Relation."),
     tail: Optional[str] = typer.Option(None, "--tail", help="Tail entity (id or unique name)."),
     k: int = typer.Option(10, "-k", "--top", help="How many answers (per query, when proposing facts)."),
-    min_probability: float = typer.Option(0.5, "--min-probability", help="Proposing facts: keep candidates whose "
+    min_probability: float = typer.Option(0.8, "--min-probability", help="Proposing facts: keep candidates whose "
                                           "calibrated probability is at least this."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Proposing facts: print them, write nothing."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),

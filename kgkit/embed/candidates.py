@@ -150,7 +150,7 @@ def _type_masks(predictor: KGEPredictor, types: Mapping[str, str], ontology: "On
 
 def propose_candidates(
     predictor: KGEPredictor, store: "GraphStore", *, k: int = 10, ontology: "Ontology | None" = None,
-    min_probability: float = 0.5, calibration: Calibration | None = None,
+    min_probability: float = 0.8, calibration: Calibration | None = None,
 ) -> tuple[list[CandidateFact], int, int, int]:
     """Candidates for the graph in ``store`` (nothing is written); see the module docstring.
 
@@ -221,7 +221,7 @@ def propose_candidates(
 
 def predict_candidates(
     store: "GraphStore", run_dir: str | Path, *, k: int = 10, ontology: "Ontology | None" = None,
-    min_probability: float = 0.5, write: bool = True, predictor: KGEPredictor | None = None,
+    min_probability: float = 0.8, write: bool = True, predictor: KGEPredictor | None = None,
 ) -> PredictReport:
     """Propose missing facts with the run in ``run_dir`` and (unless ``write=False``) store them as
     candidate facts, replacing this model's previous candidates.

@@ -191,7 +191,7 @@ def ensure_calibration(model: "KGEPredictor | str | Path", store: "GraphStore | 
 
     cfg_path = p.run_dir / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else {}
-    ds, _ = graph_dataset(store, ratios=tuple(cfg.get("split") or (0.8, 0.1, 0.1)), seed=int(cfg.get("seed", 0)),  # type: ignore[arg-type]
+    ds, _ = graph_dataset(store, ratios=tuple(cfg.get("split") or (0.8, 0.1, 0.1)), seed=int(cfg.get("seed", 0)),
                           min_confidence=float(cfg.get("min_confidence", 0.0)))
     held = np.concatenate([_to_model_ids(p, ds.validation.triples), _to_model_ids(p, ds.testing.triples)])
     known = _to_model_ids(p, np.concatenate([ds.training.triples, ds.validation.triples, ds.testing.triples]))
