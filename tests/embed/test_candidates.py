@@ -241,3 +241,31 @@ def test_cli_predict_proposes_candidates_and_audit_shows_them(tmp_path):
     assert audit_csv.read_text().count(",candidate") == len(out["candidates"])
     bad = runner.invoke(app, ["embed", "predict", "--workdir", str(work)])
     assert bad.exit_code != 0 and "RUN_DIR or --model" in bad.output
+
+
+def test_fuse_graph_uses_the_tiebreaker_on_a_tied_conflict(tmp_path):
+    from kgkit.fuse.fusion import fuse_graph
+    from kgkit.store.embedded import FalkorDBStore
+
+    ada, paris, london = Entity("Ada", "Person"), Entity("Paris", "Place"), Entity("London", "Place")
+    claims = [Triple(ada, "bornIn", paris, Provenance("a.txt", "a.txt#0", None, "t", "1", 0.9)),
+              Triple(ada, "bornIn", london, Provenance("b.txt", "b.txt#0", None, "t", "1", 0.9))]
+    kw = {"resolve": False, "use_embeddings": False, "policy": "majority"}
+
+    def status(store):
+        return {f.object_id: f.properties.get("fusion_status") for f in store.iter_facts()}
+
+    with FalkorDBStore(data_dir=tmp_path / "db") as store:
+        store.write_triples(claims)
+        fuse_graph(store, load_ontology(), **kw)
+        plain = status(store)
+        loser = next(o for o, s in plain.items() if s == "rejected")  # the policy's tie-break by name
+        seen = []
+
+        def prefer_loser(triples):
+            seen.extend(triples)
+            return [0.9 if t[2] == loser else 0.1 for t in triples]
+
+        fuse_graph(store, load_ontology(), tiebreaker=prefer_loser, **kw)
+        assert status(store)[loser] == "chosen", "the tie-breaker decides an exact tie"
+        assert sorted(seen) == sorted((ada.id, "bornIn", o.id) for o in (paris, london))
