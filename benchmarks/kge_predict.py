@@ -196,15 +196,18 @@ def run_fb15k237(data: str | None, heldout: int, calibration: int, dim: int, bud
     }
 
 
-def write_report(path: Path, fig: dict[str, Any], command: str) -> None:
-    lines = ["# Link prediction used downstream: candidate facts and plausibility (issue 16, item 3)", "",
-             f"Command: `{command}`. Machine: {MACHINE}; torch threads: {fig['threads']}. Date: {fig['date']}. "
-             f"Total wall time {fig['total_seconds']:.0f} s.", ""]
+def _run_line(part: dict[str, Any]) -> str:
+    return (f"Command: `{part['command']}`. Machine: {MACHINE}; torch threads: {part['threads']}. "
+            f"Date: {part['date']}. Wall time {part['seconds']:.0f} s.")
+
+
+def write_report(path: Path, fig: dict[str, Any]) -> None:
+    lines = ["# Link prediction used downstream: candidate facts and plausibility (issue 16, item 3)", ""]
     s = fig.get("sample")
     if s:
         pr, g = s["predict"], s["gold"]
         lines += [
-            "## Sample graph (`data/sample`)", "",
+            "## Sample graph (`data/sample`)", "", _run_line(s), "",
             f"Ingested with the default pipeline (fusion on): {s['graph']['entities']} entities, {s['graph']['facts']} "
             f"accepted facts. Trained `{s['pipeline']}` on the graph (split 80/10/10 by fact id): {s['train']['epochs']} "
             f"epochs, {s['train']['seconds']} s, test MRR {s['train']['test_mrr']}, Hits@10 {s['train']['test_hits@10']}. "
@@ -228,7 +231,7 @@ def write_report(path: Path, fig: dict[str, Any], command: str) -> None:
     if f:
         c = f["calibration"]
         lines += [
-            "## FB15k-237: held-out test triples back in the top 10", "",
+            "## FB15k-237: held-out test triples back in the top 10", "", _run_line(f), "",
             f"{f['heldout']} test triples held out (seed 0) and {f['calibration_triples']} more for the calibration; "
             f"ComplEx d={f['dim']} + N3, 1-vs-all with reciprocal relations (kgkit's loop), trained on the other "
             f"{f['graph_triples']} triples (train + valid + rest of test) for a {f['time_budget_s']:.0f} s budget: "
@@ -266,22 +269,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import torch
 
-    t0 = time.perf_counter()
-    fig: dict[str, Any] = {"date": date.today().isoformat(), "threads": torch.get_num_threads()}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a part not run now keeps its figures (and their command) from the previous run's JSON
+    fig: dict[str, Any] = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").is_file() else {}
+    raw = list(argv if argv is not None else sys.argv[1:])
+    meta = {"command": "python benchmarks/kge_predict.py " + " ".join(raw), "date": date.today().isoformat(),
+            "threads": torch.get_num_threads()}
     if "sample" in args.parts:
-        fig["sample"] = run_sample(args.top, args.min_probability, args.smoke)
+        t0 = time.perf_counter()
+        fig["sample"] = {**run_sample(args.top, args.min_probability, args.smoke), **meta,
+                         "seconds": round(time.perf_counter() - t0, 1)}
         _log(f"sample: {json.dumps(fig['sample']['predict'])} gold {fig['sample']['gold']}")
     if "fb15k237" in args.parts:
         heldout, cal, dim, budget = (100, 200, 16, 20.0) if args.smoke else (args.heldout, args.calibration, args.dim,
                                                                             args.time_budget)
-        fig["fb15k237"] = run_fb15k237(args.data, heldout, cal, dim, budget, args.top, args.smoke)
+        t0 = time.perf_counter()
+        fig["fb15k237"] = {**run_fb15k237(args.data, heldout, cal, dim, budget, args.top, args.smoke), **meta,
+                           "seconds": round(time.perf_counter() - t0, 1)}
         _log("fb15k237: " + json.dumps({k: v for k, v in fig["fb15k237"].items() if k != "losses"}))
-    fig["total_seconds"] = time.perf_counter() - t0
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(fig, indent=2, ensure_ascii=False))
-    raw = list(argv if argv is not None else sys.argv[1:])
-    write_report(out, fig, "python benchmarks/kge_predict.py " + " ".join(raw))
+    write_report(out, fig)
     _log(f"report in {out}")
     return 0
 

@@ -133,18 +133,18 @@ def _type_masks(predictor: KGEPredictor, types: Mapping[str, str], ontology: "On
     tails: dict[int, np.ndarray] = {}
     if ontology is None:
         return heads, tails
-    labels = sorted(predictor.entity_to_id, key=predictor.entity_to_id.__getitem__)
+    by_id = np.asarray([""] * n, dtype=object)
+    for label, i in predictor.entity_to_id.items():
+        by_id[i] = types.get(label) or ""
+    present = sorted({t for t in by_id.tolist() if t})
     for rel, rid in predictor.relation_to_id.items():
         spec = ontology.relation_types.get(rel)
         if spec is None:
             continue
         for allowed_types, masks in ((spec.domain, heads), (spec.range, tails)):
             if allowed_types:
-                mask = np.zeros(n, dtype=bool)
-                for i, label in enumerate(labels):
-                    t = types.get(label)
-                    mask[i] = t is not None and any(ontology.is_a(t, x) for x in allowed_types)
-                masks[rid] = mask
+                ok = [t for t in present if any(ontology.is_a(t, x) for x in allowed_types)]
+                masks[rid] = np.isin(by_id, ok)
     return heads, tails
 
 
