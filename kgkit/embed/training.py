@@ -195,7 +195,8 @@ def train_kge(
     if pipeline_kwargs.get("training_loop") == ONE_VS_ALL:
         return _train_one_vs_all(run_dir, ds, names, dev, seed, evaluation_batch_size, evaluate_on, checkpoint,
                                  {"name": name, "description": description, "dataset": dataset if isinstance(dataset, str)
-                                  else ("store" if store is not None else ds.name), "seed": seed},
+                                  else ("store" if store is not None else ds.name), "seed": seed,
+                                  "split": list(split), "min_confidence": min_confidence},
                                  dict(pipeline_kwargs), store)
     kw = _prepare(pipeline_kwargs, evaluation_batch_size, seed)
     if fast_evaluator and "evaluator" not in kw:

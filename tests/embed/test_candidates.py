@@ -269,3 +269,24 @@ def test_fuse_graph_uses_the_tiebreaker_on_a_tied_conflict(tmp_path):
         fuse_graph(store, load_ontology(), tiebreaker=prefer_loser, **kw)
         assert status(store)[loser] == "chosen", "the tie-breaker decides an exact tie"
         assert sorted(seen) == sorted((ada.id, "bornIn", o.id) for o in (paris, london))
+
+
+def test_a_graph_run_without_calibration_gets_one_fitted_on_the_graph(graph, tmp_path):
+    import shutil
+
+    from kgkit.embed.plausibility import ensure_calibration
+    from kgkit.errors import ConfigError
+
+    store, run = graph
+    old = tmp_path / "old-run"
+    shutil.copytree(run, old)
+    (old / CALIBRATION_FILE).unlink()
+    with pytest.raises(ConfigError, match="no calibration.json"):
+        plausibility(old, [("Ada", "worksFor", "Acme")])
+    from kgkit.embed.graph import graph_dataset
+
+    cal = ensure_calibration(old, store)
+    assert cal.fitted_on == "graph validation+test split (typed corruptions)"
+    held, _ = graph_dataset(store, ratios=TRAIN["split"], seed=0)
+    assert cal.positives == held.validation.num_triples, "fitted on the split training held out (config.yaml)"
+    assert load_calibration(old) == cal, "the fitted calibration is saved into the run"
