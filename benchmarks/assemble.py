@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["ingest", "hostile", "store_open", "neo4j", "llm", "extraction_trained", "e2e", "fusion", "truth", "kge",
-         "kge_gpu", "kge_small", "kgqa", "kgqa_zero_shot"]
+         "kge_gpu", "kge_cpu", "kge_predict", "kge_small", "kgqa", "kgqa_zero_shot"]
 
 HEADER = """# kgkit benchmarks
 

@@ -15,8 +15,11 @@ The default, ``include="accepted"``:
   old id to it; entities whose every fact was rejected (a value only a losing claim named, such as
   the wrong birth date) are left out too.
 
-``include="all"`` (``--audit`` on the CLI) shows everything, rejected facts included, each with its
-``status``.
+Facts a model proposed by link prediction (``kgkit embed predict``; ``fusion_status = "candidate"``,
+see :mod:`kgkit.store.candidate_ops`) are never accepted: the default view leaves them out.
+
+``include="all"`` (``--audit`` on the CLI) shows everything, rejected and candidate facts included,
+each with its ``status``.
 
 >>> from kgkit.store.embedded import FalkorDBStore      # doctest: +SKIP
 >>> view = read_view(store)                               # doctest: +SKIP
@@ -62,12 +65,14 @@ class GraphView:
         entities: entity id -> record, for the entities in the view.
         facts: the facts in the view (``confidence`` is the fused confidence where fusion scored them).
         rejected: ids of the facts fusion rejected (left out of ``facts`` unless ``include="all"``).
+        candidates: ids of the candidate facts a model proposed (left out unless ``include="all"``).
     """
 
     include: Include
     entities: dict[str, EntityRecord]
     facts: list[FactRecord]
     rejected: frozenset[str] = frozenset()
+    candidates: frozenset[str] = frozenset()
     _canonical: dict[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_id(self, entity_id: str) -> str:
@@ -75,7 +80,8 @@ class GraphView:
         return self._canonical.get(entity_id, entity_id)
 
     def status(self, fact: FactRecord) -> str:
-        """``"rejected"``, ``"chosen"`` (won a conflict) or ``"accepted"`` (never in a conflict)."""
+        """``"rejected"``, ``"chosen"`` (won a conflict), ``"candidate"`` (proposed by a model, never
+        accepted) or ``"accepted"`` (never in a conflict)."""
         return str(fact.properties.get("fusion_status") or "accepted")
 
     def name(self, entity_id: str) -> str:
@@ -103,9 +109,14 @@ def read_view(store: "GraphStore", *, include: str = "accepted", min_confidence:
                 canonical[str(old)] = e.id
     kept: list[FactRecord] = []
     rejected: set[str] = set()
+    candidates: set[str] = set()
     lost: set[str] = set()  # endpoints of rejected facts
     for f in store.iter_view_facts(include_rejected=True):
-        if f.properties.get("fusion_status") == "rejected":
+        if f.properties.get("fusion_status") == "candidate":
+            candidates.add(f.id)
+            if include == "accepted":
+                continue
+        elif f.properties.get("fusion_status") == "rejected":
             rejected.add(f.id)
             lost.update((f.subject_id, f.object_id))
             if include == "accepted":
@@ -117,4 +128,4 @@ def read_view(store: "GraphStore", *, include: str = "accepted", min_confidence:
         touched = {x for f in kept for x in (f.subject_id, f.object_id)}
         entities = {k: v for k, v in entities.items() if k in touched or k not in lost}
     kept.sort(key=lambda f: f.id)
-    return GraphView(include, entities, kept, frozenset(rejected), canonical)
+    return GraphView(include, entities, kept, frozenset(rejected), frozenset(candidates), canonical)

@@ -383,6 +383,8 @@ def _override(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         spec["train"]["epochs"] = args.epochs
     if args.dim is not None:
         spec["embedding_dim"] = args.dim
+    if args.eval_every is not None:
+        spec["train"]["eval_every"] = args.eval_every
     return spec
 
 
@@ -400,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--race", type=float, default=None,
                     help="only race kgkit's loop against PyKEEN's for this many training seconds (first dataset)")
     ap.add_argument("--dim", type=int, default=None, help="override each dataset's embedding dimension")
+    ap.add_argument("--eval-every", type=int, default=None,
+                    help="override each dataset's validation interval (epochs); short CPU runs need a small one")
     args = ap.parse_args(argv)
 
     import torch

@@ -79,21 +79,37 @@ def train_cmd(
 
 @embed_app.command("predict")
 def predict_cmd(
-    run_dir: Path = typer.Argument(..., help="A run folder from `kgkit embed train`."),
+    run_dir: Optional[Path] = typer.Argument(None, help="A run folder from `kgkit embed train` (or give --model)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The run folder (same as RUN_DIR)."),
     head: Optional[str] = typer.Option(None, "--head", help="Head entity (id or unique name)."),
     relation: Optional[str] = typer.Option(None, "--relation", help="Relation."),
     tail: Optional[str] = typer.Option(None, "--tail", help="Tail entity (id or unique name)."),
-    k: int = typer.Option(10, "-k", "--top", help="How many answers."),
+    k: int = typer.Option(10, "-k", "--top", help="How many answers (per query, when proposing facts)."),
+    min_probability: float = typer.Option(0.8, "--min-probability", help="Proposing facts: keep candidates whose "
+                                          "calibrated probability is at least this."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Proposing facts: print them, write nothing."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    pipeline: PipelineOpt = None,
+    store: StoreOpt = None,
+    workdir: WorkdirOpt = Path(".kgkit"),
 ) -> None:
-    """Predict the missing part of a triple: give two of --head, --relation, --tail."""
+    """Predict links. With two of --head, --relation, --tail: the missing part. With none: propose
+    missing facts for the whole graph (`--workdir`) and store them as candidate facts, never accepted
+    ones (`kgkit ask` and `kgkit export` leave them out; `--audit` shows them)."""
     from kgkit.embed.predict import KGEPredictor
 
+    run = model or run_dir
+    if run is None:
+        fail("give the run folder of `kgkit embed train`: RUN_DIR or --model")
     given = sum(x is not None for x in (head, relation, tail))
+    if given == 0:
+        _propose(run, k, min_probability, dry_run, json_out, pipeline, store, workdir)
+        return
     if given != 2:
-        fail("give exactly two of --head, --relation, --tail; the third is predicted")
+        fail("give exactly two of --head, --relation, --tail (the third is predicted), or none of them to "
+             "propose missing facts for the whole graph")
     try:
-        p = KGEPredictor(run_dir)
+        p = KGEPredictor(run)
         if tail is None:
             preds, what = p.predict_tails(head, relation, k), "tail"  # type: ignore[arg-type]
         elif head is None:
@@ -105,10 +121,40 @@ def predict_cmd(
     if json_out:
         console.print_json(json.dumps([{"label": x.label, "name": x.name, "score": x.score} for x in preds]))
         return
-    console.print(f"[bold]{what}[/] predictions ({run_dir}):")
+    console.print(f"[bold]{what}[/] predictions ({run}):")
     for i, x in enumerate(preds, 1):
         shown = x.label if x.name == x.label else f"{x.name} ({x.label})"
         console.print(f"  {i:>2}. {shown}  score={x.score:.4f}")
+
+
+def _propose(run: Path, k: int, min_probability: float, dry_run: bool, json_out: bool, pipeline: Optional[Path],
+             store: Optional[str], workdir: Path) -> None:
+    """`kgkit embed predict --top K` without a query: candidate facts for the whole graph."""
+    from kgkit.api import KnowledgeGraph
+    from kgkit.embed.candidates import predict_candidates
+
+    try:
+        with KnowledgeGraph(pipeline, store=store, workdir=workdir) as kg:
+            report = predict_candidates(kg.store, run, k=k, ontology=kg.ontology, min_probability=min_probability,
+                                        write=not dry_run)
+            names = {e.id: e.name for e in kg.store.iter_entities()}
+    except KgkitError as err:
+        fail(str(err))
+    rows = [{"subject": c.subject_id, "subject_name": names.get(c.subject_id, c.subject_id), "predicate": c.predicate,
+             "object": c.object_id, "object_name": names.get(c.object_id, c.object_id), "score": c.score,
+             "probability": c.probability, "rank": c.rank, "via": c.via} for c in report.candidates]
+    if json_out:
+        console.print_json(json.dumps({**report.summary(), "dry_run": dry_run, "candidates": rows}))
+        return
+    what = "would write" if dry_run else "wrote"
+    console.print(f"[bold]embed predict[/]: {report.queries} queries, {report.proposed} proposals, "
+                  f"{len(rows)} with probability >= {min_probability}; {what} {len(rows) if dry_run else report.written} "
+                  f"candidate facts (model {report.model_id}; never accepted: see them with --audit)")
+    for r in rows[:20]:
+        console.print(f"  {r['subject_name']} -[{r['predicate']}]-> {r['object_name']}  p={r['probability']:.3f} "
+                      f"score={r['score']:.3f} rank={r['rank']}", highlight=False, markup=False)
+    if len(rows) > 20:
+        console.print(f"  ... {len(rows) - 20} more (--json lists all)")
 
 
 @embed_app.command("score")

@@ -140,7 +140,7 @@ def export(
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
-    audit: bool = typer.Option(False, "--audit", help="Include the facts fusion rejected (default: accepted facts only)."),
+    audit: bool = typer.Option(False, "--audit", help="Include the facts fusion rejected and candidate facts (default: accepted facts only)."),
 ) -> None:
     """Export the graph as RDF (Turtle, N-Triples, JSON-LD) or CSV: the facts fusion accepted."""
     from kgkit.registry import exporters

@@ -76,6 +76,8 @@ class KGEPredictor:
         self.relation_to_id: dict[str, int] = {}
         self.names: dict[str, str] = {}
         self._by_name: dict[str, list[str]] = {}
+        #: the run's :class:`kgkit.embed.plausibility.Calibration`, set on first use of plausibility()
+        self.calibration: Any = None
 
     @classmethod
     def from_model(cls, model: "Model", entity_to_id: dict[str, int], relation_to_id: dict[str, int],

@@ -12,7 +12,8 @@ kgkit adds, on top of PyKEEN:
 * early stopping on validation MRR (``stopper: early``) and evaluation with kgkit's
   :class:`~kgkit.embed.evaluation.FastRankEvaluator` (same metrics as PyKEEN's, much faster on CPU);
 * a run folder: ``trained_model.pkl``, ``entity_to_id.json``, ``relation_to_id.json``, ``config.yaml``,
-  ``metrics.json`` and ``training_curve.png``.
+  ``metrics.json``, ``training_curve.png`` and ``calibration.json`` (score -> probability, fitted on the
+  validation split; see :mod:`kgkit.embed.plausibility`).
 """
 
 from __future__ import annotations
@@ -194,8 +195,9 @@ def train_kge(
     if pipeline_kwargs.get("training_loop") == ONE_VS_ALL:
         return _train_one_vs_all(run_dir, ds, names, dev, seed, evaluation_batch_size, evaluate_on, checkpoint,
                                  {"name": name, "description": description, "dataset": dataset if isinstance(dataset, str)
-                                  else ("store" if store is not None else ds.name), "seed": seed},
-                                 dict(pipeline_kwargs))
+                                  else ("store" if store is not None else ds.name), "seed": seed,
+                                  "split": list(split), "min_confidence": min_confidence},
+                                 dict(pipeline_kwargs), store)
     kw = _prepare(pipeline_kwargs, evaluation_batch_size, seed)
     if fast_evaluator and "evaluator" not in kw:
         kw["evaluator"] = _fast_evaluator_cls()(kgkit_batch_size=evaluation_batch_size)
@@ -227,12 +229,13 @@ def train_kge(
         "dropped_unseen": ds.dropped,
     }, indent=2))
     _plot_curve(run / CURVE_FILE, losses, vmrr)
+    _calibrate(result.model, ds, run, store)
     return TrainResult(run, metrics, epochs, seconds, dev, losses, vmrr)
 
 
 def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str] | None, dev: str, seed: int,
                       eval_bs: int, evaluate_on: str, checkpoint: str | Path | None, meta: dict[str, Any],
-                      kwargs: dict[str, Any]) -> TrainResult:
+                      kwargs: dict[str, Any], store: "GraphStore | None" = None) -> TrainResult:
     """``training_loop: one_vs_all``: kgkit's 1-vs-all loop, saved as the same run folder as PyKEEN's."""
     import torch
 
@@ -270,7 +273,16 @@ def _train_one_vs_all(run_dir: str | Path, ds: KGEDataset, names: dict[str, str]
         "triples": {"train": ds.training.num_triples, "valid": ds.validation.num_triples, "test": ds.testing.num_triples},
     }, indent=2))
     _plot_curve(run / CURVE_FILE, res.losses, res.validation_mrr)
+    _calibrate(model, ds, run, store)
     return TrainResult(run, metrics, res.epochs, res.seconds, dev, res.losses, res.validation_mrr)
+
+
+def _calibrate(model: Any, ds: KGEDataset, run: Path, store: "GraphStore | None") -> None:
+    """Save ``calibration.json`` (Platt scaling on the held-out splits) for plausibility()."""
+    from kgkit.embed.plausibility import calibrate_on_dataset
+
+    types = {e.id: e.type for e in store.iter_entities()} if store is not None else None
+    calibrate_on_dataset(model, ds, run, types=types)
 
 
 def _plain(obj: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from kgkit.fuse.graph import GraphSnapshot
 from kgkit.fuse.normalize import tokens
@@ -20,7 +20,12 @@ from kgkit.fuse.policies import Claim, PolicyResult, ResolutionPolicy
 from kgkit.ontology import Ontology
 from kgkit.types import stable_hash
 
-__all__ = ["ValueGroup", "FunctionalItem", "ConflictParams", "collect_items", "claims_for", "fused_confidence"]
+__all__ = ["ValueGroup", "FunctionalItem", "ConflictParams", "collect_items", "claims_for", "fused_confidence",
+           "break_ties", "TieBreaker"]
+
+#: ``tiebreaker(triples) -> probabilities``: e.g. a KGE model's calibrated plausibility
+#: (:func:`kgkit.embed.plausibility.fusion_tiebreaker`); ``nan`` where it has no opinion.
+TieBreaker = Callable[[Sequence[tuple[str, str, str]]], Sequence[float]]
 
 
 @dataclass
@@ -153,6 +158,44 @@ def claims_for(items: Sequence[FunctionalItem], params: ConflictParams) -> list[
 
 def resolve_items(items: Sequence[FunctionalItem], policy: ResolutionPolicy, params: ConflictParams) -> PolicyResult:
     return policy.resolve(claims_for(items, params))
+
+
+def break_ties(items: Sequence[FunctionalItem], result: PolicyResult, tiebreaker: TieBreaker, *,
+               tolerance: float = 1e-9) -> int:
+    """Where the policy's best values of a conflict tie, choose the one ``tiebreaker`` finds most plausible.
+
+    A value's plausibility is the best over its objects of ``tiebreaker((subject, predicate, object))``.
+    Only exact ties (within ``tolerance``) change: the policy's probabilities stay as they are; ``nan``
+    (no opinion) counts as 0.5, and where all tied values score the same the policy's deterministic
+    choice stands. Returns how
+    many choices changed; ``result.chosen`` is updated in place.
+    """
+    tied: dict[str, list[ValueGroup]] = {}
+    for it in items:
+        probs = result.probabilities.get(it.key, {})
+        if not it.conflicting or not probs:
+            continue
+        top = max(probs.values())
+        groups = [g for g in it.values if abs(probs.get(g.key, -1.0) - top) <= tolerance]
+        if len(groups) > 1:
+            tied[it.key] = groups
+    if not tied:
+        return 0
+    subject = {it.key: (it.subject, it.predicate) for it in items}
+    triples = sorted({(*subject[key], o) for key, gs in tied.items() for g in gs for o in g.object_ids})
+    score = {t: float(v) for t, v in zip(triples, tiebreaker(triples))}
+    changed = 0
+    for key, groups in tied.items():
+        # nan (no opinion) counts as 0.5, the calibrated "true fact or random corruption" prior
+        best = {g.key: max((v if v == v else 0.5) for v in (score[(*subject[key], o)] for o in g.object_ids))
+                for g in groups}
+        if len(set(best.values())) == 1:
+            continue
+        pick = min(best, key=lambda k: (-best[k], k))
+        if pick != result.chosen.get(key):
+            result.chosen[key] = pick
+            changed += 1
+    return changed
 
 
 def conflict_rows(run_id: str, items: Sequence[FunctionalItem], result: PolicyResult, baseline: PolicyResult,

@@ -31,7 +31,9 @@ from typing import Any, Mapping, Sequence
 from kgkit.errors import ConfigError
 from kgkit.fuse.blocking import BlockingParams
 from kgkit.fuse.candidates import candidate_rows, rejected_pairs
-from kgkit.fuse.conflicts import ConflictParams, claims_for, collect_items, conflict_rows, fact_updates
+from kgkit.fuse.conflicts import (
+    ConflictParams, TieBreaker, break_ties, claims_for, collect_items, conflict_rows, fact_updates,
+)
 from kgkit.fuse.errors import FusionError, NothingToUndoError
 from kgkit.fuse.graph import GraphSnapshot, build_views, load_snapshot
 from kgkit.fuse.journal import Journal
@@ -142,6 +144,7 @@ def fuse_graph(
     *,
     adjudicator: Adjudicator | None = None,
     embedder: Any = None,
+    tiebreaker: TieBreaker | None = None,
     **params: Any,
 ) -> FusionReport:
     """Fuse the graph in ``store``: merge duplicate entities, resolve conflicts, score facts.
@@ -151,6 +154,9 @@ def fuse_graph(
         ontology: types (compatibility) and functional relations (conflicts).
         adjudicator: optional judge of ambiguous pairs (e.g. :func:`kgkit.fuse.llm_adjudicator`).
         embedder: a :class:`~kgkit.fuse.embeddings.NameEmbedder` to reuse; built when needed.
+        tiebreaker: optional ``triples -> probabilities`` (e.g. a KGE model's calibrated plausibility,
+            :func:`kgkit.embed.plausibility.fusion_tiebreaker`) that picks among conflict values the
+            policy scores exactly equal.
         **params: :class:`FusionParams` fields.
 
     Example:
@@ -182,6 +188,8 @@ def fuse_graph(
     items = collect_items(snap, ontology, cparams)
     claims = claims_for(items, cparams)
     result = policy.resolve(claims)
+    if tiebreaker is not None:
+        break_ties(items, result, tiebreaker)
     crow = conflict_rows(run_id, items, result, MajorityVote().resolve(claims), policy.name)
     n_merged = sum(len(c.members) - 1 for c in step.clusters)
     report = FusionReport(

@@ -46,7 +46,9 @@ def source_of(ev: Evidence, publishers: Mapping[str, str] | None = None) -> str:
 
 def load_snapshot(store: GraphStore) -> GraphSnapshot:
     entities = {e.id: e for e in store.iter_entities()}
-    facts = {f.id: f for f in store.iter_facts()}
+    # Candidate facts a model proposed (kgkit embed predict) are not claims: fusion neither scores
+    # nor resolves them, so their "candidate" status is never overwritten.
+    facts = {f.id: f for f in store.iter_facts() if f.properties.get("fusion_status") != "candidate"}
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     for ev in store.get_evidence():
         evidence[ev.target].append(ev)

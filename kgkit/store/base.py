@@ -25,6 +25,7 @@ from kgkit.ontology import relationship_type, validate_identifier
 from kgkit.store import cypher as Q
 from kgkit.store.batching import Phase, Statement, batches, fact_phases, spread
 from kgkit.store.readonly import check_read_only_query
+from kgkit.store.candidate_ops import CandidateOpsMixin
 from kgkit.store.fusion_ops import FusionOpsMixin
 from kgkit.types import Document, Entity, Evidence, GraphStats, RetractionResult, Triple, normalize_name
 
@@ -106,8 +107,13 @@ class GraphStore(Protocol):
     def fusion_runs(self) -> list[dict[str, Any]]: ...
     def delete_fusion_run(self, run_id: str) -> int: ...
 
+    # candidate facts proposed by a model (kgkit.store.candidate_ops)
+    def write_candidate_facts(self, model_id: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
+    def candidate_facts(self, model_id: str | None = None) -> list[FactRecord]: ...
+    def delete_candidate_facts(self, model_id: str | None = None) -> int: ...
 
-class CypherGraphStore(FusionOpsMixin, abc.ABC):
+
+class CypherGraphStore(FusionOpsMixin, CandidateOpsMixin, abc.ABC):
     """A :class:`GraphStore` written once in Cypher; subclasses supply the connection and dialect.
 
     Subclasses implement :meth:`_run` (execute one statement, return rows as dicts) and
@@ -338,8 +344,8 @@ class CypherGraphStore(FusionOpsMixin, abc.ABC):
     def iter_view_facts(self, *, include_rejected: bool = False) -> Iterator[FactRecord]:
         """The facts every reader sees (see :mod:`kgkit.view`): ``confidence`` is fusion's
         ``fused_confidence`` where fusion scored the fact, else the extraction confidence; facts
-        fusion rejected in a conflict (``fusion_status = 'rejected'``) are left out unless
-        ``include_rejected``. ``properties`` keep ``fusion_status`` for the caller."""
+        fusion rejected in a conflict (``fusion_status = 'rejected'``) and candidate facts a model
+        proposed (``'candidate'``) are left out unless ``include_rejected``. ``properties`` keep ``fusion_status`` for the caller."""
         for r in self._run(Q.VIEW_FACTS, {"all": include_rejected}, write=False):
             props = {k: v for k, v in (r["props"] or {}).items() if k not in {"id", "predicate", "confidence"}}
             yield FactRecord(r["id"], r["s"], r["p"], r["rel"], r["o"], float(r["c"] or 0.0), props)

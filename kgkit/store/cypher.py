@@ -172,10 +172,11 @@ INDEXED = {"Entity": ("norm", "name"), "Evidence": ("target", "document_id")}
 
 # -- the view of the truth (kgkit.view) -------------------------------------------------------------
 # Every fact with the confidence readers should use (fusion's where it scored the fact) and its
-# fusion status; facts fusion rejected in a conflict are left out unless $all is true.
+# fusion status; facts fusion rejected in a conflict and candidate facts a model proposed
+# (kgkit.store.candidate_ops) are left out unless $all is true.
 VIEW_FACTS = """
 MATCH (s:Entity)-[r]->(o:Entity)
-WHERE $all OR r.fusion_status IS NULL OR r.fusion_status <> 'rejected'
+WHERE $all OR r.fusion_status IS NULL OR NOT r.fusion_status IN ['rejected', 'candidate']
 RETURN r.id AS id, s.id AS s, r.predicate AS p, type(r) AS rel, o.id AS o,
        coalesce(r.fused_confidence, r.confidence) AS c, properties(r) AS props
 """
@@ -287,3 +288,29 @@ def _fusion_label(label: str) -> str:
     if label not in FUSION_LABELS:
         raise ValueError(f"unknown fusion record label {label!r}; known: {', '.join(FUSION_LABELS)}")
     return label
+
+
+# -- candidate facts proposed by a model (see kgkit.store.candidate_ops) ------------------------------
+_CANDIDATE_RETURN = """RETURN r.id AS id, s.id AS s, r.predicate AS p, type(r) AS rel, o.id AS o, r.confidence AS c,
+       properties(r) AS props
+"""
+CANDIDATE_FACTS = """
+MATCH (s:Entity)-[r]->(o:Entity)
+WHERE r.fusion_status = 'candidate'
+""" + _CANDIDATE_RETURN
+CANDIDATE_FACTS_OF_MODEL = """
+MATCH (s:Entity)-[r]->(o:Entity)
+WHERE r.fusion_status = 'candidate' AND r.kge_model = $model
+""" + _CANDIDATE_RETURN
+DELETE_CANDIDATES = """
+MATCH (:Entity)-[r]->(:Entity)
+WHERE r.fusion_status = 'candidate'
+DELETE r
+RETURN count(*) AS n
+"""
+DELETE_CANDIDATES_OF_MODEL = """
+MATCH (:Entity)-[r]->(:Entity)
+WHERE r.fusion_status = 'candidate' AND r.kge_model = $model
+DELETE r
+RETURN count(*) AS n
+"""

@@ -363,3 +363,9 @@ def check_view_facts(store: GraphStore) -> None:
 
 CHECKS["view_facts"] = check_view_facts
 GraphStoreConformance.test_view_facts = _make_test(check_view_facts)  # type: ignore[attr-defined]
+
+
+from kgkit.store.testing_candidates import check_candidate_facts  # noqa: E402  (kept beside the other checks)
+
+CHECKS["candidate_facts"] = check_candidate_facts
+GraphStoreConformance.test_candidate_facts = _make_test(check_candidate_facts)  # type: ignore[attr-defined]

@@ -1,0 +1,54 @@
+"""Conformance check for candidate facts (:mod:`kgkit.store.candidate_ops`).
+
+Part of :mod:`kgkit.store.testing` (its ``CHECKS`` include ``candidate_facts``): a store that passes
+can hold the facts ``kgkit embed predict`` proposes without ever showing them as accepted.
+"""
+
+from __future__ import annotations
+
+from kgkit.errors import UnsafeIdentifierError
+from kgkit.store.base import GraphStore
+from kgkit.store.candidate_ops import CANDIDATE_STATUS, candidate_fact_id
+from kgkit.store.testing_fusion import _raises, _t
+
+__all__ = ["check_candidate_facts"]
+
+
+def check_candidate_facts(store: GraphStore) -> None:
+    """Candidates: written with score and model id, replaced per model (idempotent), never in the view."""
+    real = _t("Ada", "bornIn", "London", "d1")
+    other = _t("Bea", "bornIn", "Paris", "d1")
+    store.write_triples([real, other])
+    ada, bea, london, paris = real.subject.id, other.subject.id, real.object.id, other.object.id
+    rows = [{"s": ada, "p": "livesIn", "o": paris, "confidence": 0.7, "score": 3.5, "kge_rank": 1},
+            {"s": bea, "p": "livesIn", "o": london, "confidence": 0.4, "score": -1.0, "kge_rank": 2},
+            {"s": ada, "p": "livesIn", "o": "Place:nowhere", "confidence": 0.9, "score": 9.0}]  # no such entity
+    assert store.write_candidate_facts("m1", rows) == 2, "rows whose endpoint is missing are skipped"
+    got = store.candidate_facts("m1")
+    assert [f.id for f in got] == sorted([candidate_fact_id("m1", ada, "livesIn", paris),
+                                          candidate_fact_id("m1", bea, "livesIn", london)])
+    first = next(f for f in got if f.subject_id == ada)
+    assert first.predicate == "livesIn" and first.rel_type == "LIVES_IN" and first.object_id == paris
+    assert abs(first.confidence - 0.7) < 1e-9 and abs(float(first.properties["kge_score"]) - 3.5) < 1e-9
+    assert first.properties["kge_model"] == "m1" and first.properties["fusion_status"] == CANDIDATE_STATUS
+    assert int(first.properties["kge_rank"]) == 1
+    # never in the view, always in the audit view
+    assert {f.id for f in store.iter_view_facts()} == {real.id, other.id}, "a candidate is not an accepted fact"
+    assert {f.id for f in store.iter_view_facts(include_rejected=True)} == {real.id, other.id} | {f.id for f in got}
+    # idempotent: the same rows again give the same candidates, not duplicates
+    assert store.write_candidate_facts("m1", rows) == 2
+    assert [(f.id, f.confidence) for f in store.candidate_facts("m1")] == [(f.id, f.confidence) for f in got]
+    # a second model's candidates live next to the first's; rewriting one model replaces only its own
+    assert store.write_candidate_facts("m2", rows[:1]) == 1
+    assert len(store.candidate_facts()) == 3
+    assert store.write_candidate_facts("m1", rows[1:2]) == 1
+    assert [f.subject_id for f in store.candidate_facts("m1")] == [bea]
+    assert len(store.candidate_facts("m2")) == 1
+    _raises(UnsafeIdentifierError, store.write_candidate_facts, "m1",
+            [{"s": ada, "p": "x]->() DETACH DELETE n //", "o": paris, "confidence": 0.5, "score": 0.0}])
+    _raises(ValueError, store.write_candidate_facts, "m1",
+            [{"s": ada, "p": "livesIn", "o": paris, "confidence": 0.5, "score": 0.0, "fusion_status": "chosen"}])
+    assert [f.subject_id for f in store.candidate_facts("m1")] == [bea], "a refused batch changes nothing"
+    assert store.delete_candidate_facts("m2") == 1 and store.candidate_facts("m2") == []
+    assert store.delete_candidate_facts() == 1 and store.candidate_facts() == []
+    assert {f.id for f in store.iter_facts()} == {real.id, other.id}, "real facts are never touched"
