@@ -143,3 +143,35 @@ class TestConformanceOnImportedDatabase(GraphStoreConformance):
         with Neo4jStore(bulk_server.uri, create_schema=False) as s:
             s.clear()
             yield s
+
+
+@pytest.mark.neo4j
+def test_cli_import_then_incremental_ingest_finds_nothing_to_do(
+        imported, bulk_server: LocalNeo4j, tmp_path: Path, sample_dir: Path, monkeypatch) -> None:
+    """Runs last, on the emptied database. `kgkit neo4j import --ingest DIR`
+    loads it; a later `kgkit ingest DIR --store neo4j` (the incremental path) has nothing left to do."""
+    from typer.testing import CliRunner
+
+    from kgkit.cli.main import app
+    from kgkit.store.embedded import FalkorDBStore
+    from kgkit.store.neo4j import Neo4jStore
+
+    monkeypatch.setenv("NEO4J_DIR", str(bulk_server.neo4j_dir))
+    monkeypatch.setenv("NEO4J_LIB", str(bulk_server.lib_dir))
+    monkeypatch.setenv("NEO4J_PORT", str(bulk_server.port))
+    monkeypatch.delenv("NEO4J_URI", raising=False)
+    with Neo4jStore(bulk_server.uri, create_schema=False) as target:
+        target.clear()  # what the last conformance check left
+    work = tmp_path / "kg"
+    res = CliRunner().invoke(app, ["neo4j", "import", "--ingest", str(sample_dir / "people"), "--workdir", str(work)])
+    assert res.exit_code == 0, res.output
+    assert "imported" in res.output
+    with FalkorDBStore(data_dir=work / "falkordb") as source, Neo4jStore(bulk_server.uri, create_schema=False) as target:
+        expected = _canonical(dump_graph(source))
+        assert expected[1], "the ingest wrote facts"
+        assert _canonical(dump_graph(target)) == expected
+    again = CliRunner().invoke(app, ["ingest", str(sample_dir / "people"), "--store", "neo4j", "--no-fuse", "--json",
+                                     "--workdir", str(work)])
+    assert again.exit_code == 0, again.output
+    out = json.loads(again.output.strip().splitlines()[-1])
+    assert out["processed"] == 0 and out["unchanged"] == out["scanned"] > 0
