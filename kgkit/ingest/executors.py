@@ -116,6 +116,7 @@ class _Task:
     index: int
     chunks: list[Chunk]
     attempts: int = 0
+    actor: Any = None  # the actor it was last sent to
 
 
 class RayExtractor:
@@ -221,10 +222,10 @@ class RayExtractor:
         return [_Task(i, list(chunks[s : s + n])) for i, s in enumerate(range(0, len(chunks), n))]
 
     def _submit(self, task: _Task) -> Any:
-        actor = self.actors[self._next_actor % len(self.actors)]
+        task.actor = self.actors[self._next_actor % len(self.actors)]
         self._next_actor += 1
         task.attempts += 1
-        return actor.extract.remote(task.chunks)
+        return task.actor.extract.remote(task.chunks)
 
     def _collect(self, running: list[tuple[_Task, Any]], results: dict[int, list[ChunkExtraction]]) -> None:
         ray = self._ray
@@ -235,7 +236,7 @@ class RayExtractor:
                 results[task.index] = ray.get(ref)
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                     ray.exceptions.ObjectLostError) as err:
-                self._replace_dead_actors()
+                self._replace(task.actor)
                 if task.attempts > self.spec.max_task_retries:
                     reason = f"Ray worker died {task.attempts} times on this task: {type(err).__name__}"
                     results[task.index] = [ChunkExtraction(chunk=c, error=reason) for c in task.chunks]
@@ -243,13 +244,10 @@ class RayExtractor:
                 self.resent += 1
                 pending.append((task, self._submit(task)))
 
-    def _replace_dead_actors(self) -> None:
-        """Replace every actor that no longer answers (one death often takes a task of another with it)."""
-        ray = self._ray
-        for i, actor in enumerate(self.actors):
-            try:
-                ray.get(actor.ping.remote(), timeout=60)
-            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-                ray.kill(actor)
+    def _replace(self, actor: Any) -> None:
+        """Replace the actor a failed task ran on (once: its other tasks fail the same way)."""
+        for i, a in enumerate(self.actors):
+            if a is actor:
+                self._ray.kill(a)
                 self.actors[i] = self._new_actor()
                 self.restarts += 1

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import pytest
 import ray
 
-from kgkit.errors import ConfigError
+from kgkit.errors import ConfigError, ExtractionError
 from kgkit.extract.spacy_extractor import SpacyExtractor
 from kgkit.ingest.executors import ExecutorSpec, RayExtractor, parse_executor
 from kgkit.ingest.ledger import Ledger
@@ -28,6 +28,15 @@ class SlowSpacyExtractor(SpacyExtractor):
 
     def extract(self, chunks: Sequence):
         time.sleep(0.04 * len(chunks))
+        return super().extract(chunks)
+
+
+class PoisonedSpacyExtractor(SpacyExtractor):
+    """spaCy that raises for any chunk containing POISON: a per-document failure."""
+
+    def extract(self, chunks: Sequence):
+        if any("POISON" in c.text for c in chunks):
+            raise ExtractionError("poisoned chunk")
         return super().extract(chunks)
 
 
@@ -112,20 +121,36 @@ def test_worker_killed_mid_run_is_replaced_and_nothing_is_written_twice(
     assert all(e.status == "done" for e in entries.values())
 
 
-def test_cli_ingest_with_ray_executor(ray_session, local_run, tmp_path: Path, sample_dir: Path) -> None:
+def test_a_failing_document_fails_alone_as_in_a_local_run(ray_session, tmp_path: Path) -> None:
+    """An extractor error inside a worker reaches the driver as the same error type, so the batch is
+    redone one document at a time and only the culprit is marked failed."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Marie Curie was born in Warsaw.", encoding="utf-8")
+    (docs / "b.txt").write_text("POISON. Alan Turing was born in London.", encoding="utf-8")
+    (docs / "c.txt").write_text("Apple is headquartered in Cupertino.", encoding="utf-8")
+    report, graph, entries = _ingest_into(tmp_path, "poison", docs, PoisonedSpacyExtractor(),
+                                          executor={"name": "ray", "workers": 2})
+    assert (report.processed, report.failed) == (2, 1)
+    assert len(report.failed_documents) == 1 and report.failed_documents[0][0].endswith("b.txt")
+    assert "poisoned chunk" in report.failed_documents[0][1]
+    assert sorted(e.status for e in entries.values()) == ["done", "done", "failed"]
+    assert len(graph[0]) >= 2, "the facts of a.txt and c.txt are written"
+
+
+def test_cli_ingest_with_ray_executor(ray_session, tmp_path: Path, sample_dir: Path) -> None:
     from typer.testing import CliRunner
 
     from kgkit.cli.main import app
 
-    local_report = local_run[0]
-    args = ["ingest", str(sample_dir), "--executor", "ray", "--workers", "2", "--no-fuse", "--json",
+    args = ["ingest", str(sample_dir / "people"), "--executor", "ray", "--workers", "2", "--no-fuse", "--json",
             "--workdir", str(tmp_path / "kg")]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     import json
 
     out = json.loads(res.output.strip().splitlines()[-1])
-    assert (out["processed"], out["triples"], out["failed"]) == (local_report.processed, local_report.triples, 0)
+    assert out["processed"] == 13 and out["triples"] > 50 and out["failed"] == 0
     again = CliRunner().invoke(app, [*args[:2], "--no-fuse", "--json", "--workdir", str(tmp_path / "kg")])
     assert json.loads(again.output.strip().splitlines()[-1])["processed"] == 0, "a local rerun finds nothing to do"
 
