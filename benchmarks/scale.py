@@ -279,7 +279,7 @@ def render(res: dict[str, Any]) -> str:
         c = res["curve"]
         lines += [f"## Growth curve ({c['date']}, load {c['load']})", "", f"Command: `{c['command']}`", "",
                   "Each step: a fresh embedded store, a fresh process, `kgkit ingest` (spaCy, no fusion) of k renamed "
-                  "copies of data/sample + e2e/webnlg-dev/docs (162 files a copy).", "",
+                  "copies of data/sample + e2e/webnlg-dev/docs (158 files a copy).", "",
                   "| store | k | files | docs | facts | entities | time s | docs/s | peak RSS MiB (driver) | "
                   "server peak RSS MiB | store MiB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in c["steps"]:

@@ -205,7 +205,9 @@ def _ingest(
         prefetch = getattr(extractor, "prefetch", None) if not dry_run else None
         prepared = ((len(b), [p for p in (_prepare(f, run) for f in b) if p is not None])
                     for b in _batched(todo, batch_documents))
-        for (n_files, pending), following in _with_next(prepared):
+        # Only a remote executor reads one batch ahead; a local run prepares each batch when it is due.
+        paired = _with_next(prepared) if callable(prefetch) else ((b, None) for b in prepared)
+        for (n_files, pending), following in paired:
             if bar and len(pending) < n_files:
                 bar.advance(task, n_files - len(pending))
             if callable(prefetch):
