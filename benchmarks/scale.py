@@ -167,9 +167,14 @@ def step(args: argparse.Namespace) -> None:
         rep = kg.ingest(args.corpus, fuse=False, executor=args.executor)
         seconds = time.perf_counter() - t0
         st = kg.stats()
-        children = psutil.Process().children(recursive=True)
-        server_hwm = max((_vm_hwm_kib(c.pid) for c in children if "falkor" in " ".join(c.cmdline()).lower()
-                          or "redis" in " ".join(c.cmdline()).lower()), default=0)
+        server_hwm = 0
+        for c in psutil.Process().children(recursive=True):
+            try:
+                cmd = " ".join(c.cmdline()).lower()
+            except psutil.Error:  # Ray's short-lived helpers may be gone or zombies
+                continue
+            if "falkor" in cmd or "redis" in cmd:
+                server_hwm = max(server_hwm, _vm_hwm_kib(c.pid))
     size = _du(Path(args.workdir) / "falkordb") if args.store == "falkordb" else 0
     print(json.dumps({
         "documents": rep.processed, "chunks": rep.chunks, "facts": st.facts, "entities": st.entities,
