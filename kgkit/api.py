@@ -147,12 +147,16 @@ class KnowledgeGraph:
     def ingest(
         self, folder: str | Path, *, dry_run: bool = False, progress: bool = False, fuse: bool | None = None,
         max_bytes: int | None = None, follow_symlinks: bool | None = None,
+        executor: str | Mapping[str, Any] | None = None,
     ) -> IngestReport:
         """Ingest a folder (see :func:`kgkit.pipeline.ingest_folder`), then fuse if the pipeline says so.
 
-        ``max_bytes`` and ``follow_symlinks`` override the pipeline's ``ingest`` section.
+        ``max_bytes``, ``follow_symlinks`` and ``executor`` (``local``, ``ray`` or a mapping such as
+        ``{"name": "ray", "address": "auto"}``) override the pipeline's ``ingest`` section.
         """
         ing = dict(self.config.ingest)
+        if executor is not None:
+            ing["executor"] = executor
         if max_bytes is not None:
             ing["max_bytes"] = max_bytes
         if follow_symlinks is not None:

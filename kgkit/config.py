@@ -49,6 +49,9 @@ class Ingest(BaseModel):
     follow_symlinks: StrictBool | None = None
     batch_documents: int | None = Field(default=None, ge=1)
     readers: dict[str, str] | None = None  # suffix -> registered reader name
+    # where extraction runs: "local", "ray", or {name: ray, address: auto, workers: N}
+    # (checked by kgkit.ingest.executors.parse_executor when the ingest starts)
+    executor: str | dict[str, Any] | None = None
 
 
 class Chunking(BaseModel):

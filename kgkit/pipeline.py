@@ -18,12 +18,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence, TypeVar
 
 from kgkit.errors import (BudgetExceededError, DocumentReadError, ExtractionError, ReadOnlyQueryError, StoreError,
                           StoreUnavailableError)
 from kgkit.extract.base import ChunkExtraction, Extractor
 from kgkit.ingest.chunking import SentenceChunker
+from kgkit.ingest.executors import ExecutorSpec, extractor_for, parse_executor
 from kgkit.ingest.ledger import Ledger, LedgerEntry
 from kgkit.ingest.paths import path_to_text, text_to_path
 from kgkit.ingest.readers import (DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, Reader, SourceFile, read_document, read_source,
@@ -40,6 +41,7 @@ __all__ = ["IngestReport", "ingest_folder", "retry_failed", "extractor_key"]
 # or refuses writes is not one document's fault, so those stop the run.
 _PER_DOCUMENT_ERRORS = (ExtractionError, StoreError, ValueError, UnicodeError)
 _RUN_STOPPING_ERRORS = (StoreUnavailableError, ReadOnlyQueryError, BudgetExceededError)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -131,6 +133,7 @@ def ingest_folder(
     dry_run: bool = False,
     progress: bool = False,
     readers: Mapping[str, str] | None = None,
+    executor: str | Mapping[str, Any] | ExecutorSpec | None = None,
 ) -> IngestReport:
     """Ingest every matching file under ``root`` into ``store``; see the module docstring.
 
@@ -154,7 +157,31 @@ def ingest_folder(
         progress: show a rich progress bar.
         readers: suffix -> registered reader name (:data:`kgkit.registry.readers`), over the readers'
             own suffixes (:func:`kgkit.ingest.readers.reader_table`).
+        executor: where extraction runs: ``local`` (default), ``ray``, or a mapping of
+            :class:`kgkit.ingest.executors.ExecutorSpec` fields (``{name: ray, address: auto, workers: 8}``).
+            Store writes and the ledger stay in this process whatever the executor.
     """
+    spec = parse_executor(executor)
+    if spec.name == "local" or dry_run:
+        return _ingest(root, store=store, extractor=extractor, ontology=ontology, ledger=ledger, include=include,
+                       exclude=exclude, chunker=chunker, max_bytes=max_bytes, batch_documents=batch_documents,
+                       follow_symlinks=follow_symlinks, dry_run=dry_run, progress=progress, readers=readers)
+    remote = extractor_for(extractor, spec)
+    try:
+        return _ingest(root, store=store, extractor=remote, ontology=ontology, ledger=ledger, include=include,
+                       exclude=exclude, chunker=chunker, max_bytes=max_bytes, batch_documents=batch_documents,
+                       follow_symlinks=follow_symlinks, dry_run=dry_run, progress=progress, readers=readers)
+    finally:
+        close = getattr(remote, "close", None)
+        if callable(close):
+            close()
+
+
+def _ingest(
+    root: str | Path, *, store: GraphStore, extractor: Extractor, ontology: Ontology, ledger: Ledger,
+    include: Sequence[str], exclude: Sequence[str], chunker: SentenceChunker | None, max_bytes: int,
+    batch_documents: int, follow_symlinks: bool, dry_run: bool, progress: bool, readers: Mapping[str, str] | None,
+) -> IngestReport:
     t0 = time.perf_counter()
     found = scan(root, include, exclude, follow_symlinks=follow_symlinks)
     report = IngestReport(root=path_to_text(found.root))
@@ -180,10 +207,19 @@ def ingest_folder(
 
     with _progress(progress) as bar:
         task = bar.add_task("ingest", total=len(todo)) if bar else None
-        for batch in _batched(todo, batch_documents):
-            pending = [p for p in (_prepare(f, run) for f in batch) if p is not None]
-            if bar and len(pending) < len(batch):
-                bar.advance(task, len(batch) - len(pending))
+        prefetch = getattr(extractor, "prefetch", None) if not dry_run else None
+        prepared = ((len(b), [p for p in (_prepare(f, run) for f in b) if p is not None])
+                    for b in _batched(todo, batch_documents))
+        # Only a remote executor reads one batch ahead; a local run prepares each batch when it is due.
+        paired = _with_next(prepared) if callable(prefetch) else ((b, None) for b in prepared)
+        for (n_files, pending), following in paired:
+            if bar and len(pending) < n_files:
+                bar.advance(task, n_files - len(pending))
+            if callable(prefetch):
+                # A remote executor extracts the next batch while this one is written (one batch ahead).
+                prefetch([c for p in pending for c in p.chunks])
+                if following is not None:
+                    prefetch([c for p in following[1] for c in p.chunks])
             if not pending:
                 continue
             if dry_run:
@@ -243,6 +279,19 @@ def _gone(path: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+def _with_next(items: Iterator[_T]) -> Iterator[tuple[_T, _T | None]]:
+    """Each item with the one after it (``None`` for the last), reading one item ahead."""
+    it = iter(items)
+    try:
+        current = next(it)
+    except StopIteration:
+        return
+    for following in it:
+        yield current, following
+        current = following
+    yield current, None
 
 
 def _batched(items: Sequence[SourceFile], n: int) -> Iterator[Sequence[SourceFile]]:

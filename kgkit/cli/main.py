@@ -33,6 +33,9 @@ def ingest(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="Skip (and report) files larger than this (default: the pipeline's ingest.max_bytes)."),
     follow_symlinks: Optional[bool] = typer.Option(None, "--follow-symlinks/--no-follow-symlinks", help="Follow symlinks that point outside the folder (default: no; they are reported)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Where extraction runs: local or ray (default: the pipeline's ingest.executor, else local)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster for --executor ray: auto or ray://host:10001 (default: start a local Ray)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Ray extraction workers (default 2); each loads the extractor once."),
     pipeline: PipelineOpt = None,
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
@@ -40,10 +43,16 @@ def ingest(
     """Ingest a folder: unchanged files cost nothing, changed and deleted files are retracted."""
     if not folder.is_dir():
         fail(f"{folder} is not a folder; pass the folder of documents to ingest (e.g. data/sample)")
+    if (address is not None or workers is not None) and executor != "ray":
+        fail("--address and --workers choose the Ray cluster; add --executor ray")
     overrides = {"budget_tokens": budget} if budget is not None else {}
+    executor_opts: dict[str, Any] | None = None
+    if executor is not None:
+        executor_opts = {"name": executor, **({"address": address} if address else {}),
+                         **({"workers": workers} if workers else {})}
     with open_graph(pipeline, store, workdir, extractor_overrides=overrides) as kg:
         report = kg.ingest(folder, dry_run=dry_run, progress=progress and sys.stderr.isatty(), fuse=fuse_,
-                           max_bytes=max_bytes, follow_symlinks=follow_symlinks)
+                           max_bytes=max_bytes, follow_symlinks=follow_symlinks, executor=executor_opts)
         if json_out:
             sys.stdout.write(json.dumps(report.to_dict(), default=str, ensure_ascii=False) + "\n")
             return

@@ -1,0 +1,448 @@
+"""How kgkit's cost grows: a scaling curve, Ray vs one process, and 1M facts through both Neo4j paths.
+
+Three parts, each writing its figures to ``benchmarks/results/scale.json`` (merged) and the whole
+report to ``benchmarks/results/scale.md``:
+
+``curve``   ingest k x a realistic corpus (data/sample + the e2e/webnlg-dev documents; copy i > 0 has
+            every capitalised name renamed, so the graph really grows) for k in --steps, each step a
+            fresh store, in a fresh process: time, peak RSS (this process and the store's server),
+            store size on disk, documents and facts; the growth exponent is the least-squares slope
+            of log(time) over log(k).
+``ray``     the same ingest (spaCy) in one local process and with ``--executor ray`` (2 workers).
+``neo4j``   N synthetic facts (entities, facts, one evidence node each) into an empty Neo4j: once
+            through ``neo4j-admin database import full`` (CSV written, server stopped, imported,
+            restarted, schema created: end to end) and once through ``write_triples`` (UNWIND).
+
+Usage (the machine is shared: nice it)::
+
+    KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 nice -n 10 python benchmarks/scale.py curve --steps 1 4 16
+    ... benchmarks/scale.py ray --copies 2
+    ... benchmarks/scale.py neo4j --facts 1000000 --port 7717
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+MACHINE = "2-core x86-64 VM, 24 GiB (shared with other engineers' jobs during the runs)"
+
+# Capitalised words that are not names: kept as they are when a copy is renamed.
+_KEEP = set("""The This That These Those There Then They Their His Her Its Our Your She He It We You In On At For
+From With By After Before During Since Until And But Or Nor So Yet As Of To An Also When Where While Which Who Whom
+What How Why Both Each Many Most Some Other Such Only One Two Three Four Five January February March April May June
+July August September October November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday Born Died
+Unlike Although However Today Later Early Famous Known Like""".split())
+_SYLLABLES = ("ar", "en", "ov", "is", "el", "un", "ok", "im")
+_NAME = re.compile(r"\b([A-Z][a-z]{2,})\b")
+
+
+def _suffix(copy: int) -> str:
+    out, n = "", copy
+    while n:
+        n, r = divmod(n, len(_SYLLABLES))
+        out += _SYLLABLES[r]
+    return out
+
+
+def rename(text: str, copy: int) -> str:
+    """``text`` with every capitalised name given the suffix of ``copy`` (copy 0: unchanged)."""
+    if copy == 0:
+        return text
+    suf = _suffix(copy)
+    return _NAME.sub(lambda m: m.group(1) if m.group(1) in _KEEP else m.group(1) + suf, text)
+
+
+def base_sources(data: Path) -> list[Path]:
+    sample = REPO / "data" / "sample"
+    dev = data / "e2e" / "webnlg-dev" / "docs"
+    if not dev.is_dir():
+        sys.exit(f"{dev} not found: set KGKIT_DATA to the datasets folder")
+    files = [p for p in sorted(sample.rglob("*")) if p.is_file() and p.suffix in {".txt", ".md", ".html"}]
+    return files + sorted(dev.glob("*.txt"))
+
+
+def build_corpus(out: Path, k: int, data: Path) -> int:
+    """Write k renamed copies of the base corpus under ``out``; returns the number of files."""
+    sources = base_sources(data)
+    n = 0
+    for copy in range(k):
+        for src in sources:
+            rel = src.name if "webnlg-dev" in str(src) else str(src.relative_to(REPO / "data" / "sample"))
+            dst = out / f"copy{copy:03d}" / ("dev" if "webnlg-dev" in str(src) else "sample") / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(rename(src.read_text(encoding="utf-8"), copy), encoding="utf-8")
+            n += 1
+    return n
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+class _TimedExtractor:
+    """The extractor, with the time spent in ``extract`` counted."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.version, self.seconds = inner, inner.name, inner.version, 0.0
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def extract(self, chunks: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.extract(chunks)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def worker_startup_s(workers: int = 2) -> float:
+    """Seconds to create ``workers`` Ray actors that each load spaCy (Ray already running)."""
+    import ray
+
+    from kgkit.extract.spacy_extractor import SpacyExtractor
+    from kgkit.ingest.executors import ExecutorSpec, RayExtractor
+
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        t0 = time.perf_counter()
+        rx = RayExtractor(SpacyExtractor(), ExecutorSpec(name="ray", workers=workers))
+        rx.warm_up()
+        seconds = time.perf_counter() - t0
+        rx.close()
+    finally:
+        ray.shutdown()
+    return seconds
+
+
+# -- one step, in its own process ---------------------------------------------------------------------
+def step(args: argparse.Namespace) -> None:
+    """Ingest one corpus into a fresh store; print one JSON line of figures."""
+    import psutil
+
+    from kgkit.api import KnowledgeGraph
+
+    kw: dict[str, Any] = {}
+    if args.store == "neo4j":
+        kw = {"store": "neo4j", "uri": f"bolt://127.0.0.1:{args.port}"}
+    with KnowledgeGraph(None, workdir=args.workdir, **kw) as kg:
+        kg.store  # noqa: B018 - start/connect outside the timed part
+        ray_init_s = 0.0
+        timed: _TimedExtractor | None = None
+        if args.executor == "local":
+            kg.extractor.warm_up()
+            timed = kg._extractor = _TimedExtractor(kg.extractor)  # how much of the run is extraction
+        else:  # a running Ray (as on a cluster): its start-up is measured apart
+            import ray
+
+            t0 = time.perf_counter()
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            ray_init_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = kg.ingest(args.corpus, fuse=False, executor=args.executor)
+        seconds = time.perf_counter() - t0
+        st = kg.stats()
+        server_hwm = 0
+        for c in psutil.Process().children(recursive=True):
+            try:
+                cmd = " ".join(c.cmdline()).lower()
+            except psutil.Error:  # Ray's short-lived helpers may be gone or zombies
+                continue
+            if "falkor" in cmd or "redis" in cmd:
+                server_hwm = max(server_hwm, _vm_hwm_kib(c.pid))
+    size = _du(Path(args.workdir) / "falkordb") if args.store == "falkordb" else 0
+    print(json.dumps({
+        "documents": rep.processed, "chunks": rep.chunks, "facts": st.facts, "entities": st.entities,
+        "evidence": st.evidence, "seconds": round(seconds, 2), "failed": rep.failed,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "server_peak_rss_mib": round(server_hwm / 1024, 1), "store_bytes": size, "ray_init_s": round(ray_init_s, 2),
+        "extract_s": round(timed.seconds, 2) if timed else None,
+    }))
+
+
+def _run_step(corpus: Path, workdir: Path, *, store: str = "falkordb", executor: str = "local",
+              port: int = 0) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "_step", "--corpus", str(corpus), "--workdir", str(workdir), "--store", store,
+           "--executor", executor, "--port", str(port)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    if proc.returncode != 0:
+        sys.exit(f"step failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _exponent(ks: list[float], ys: list[float]) -> float:
+    xs, ls = [math.log(k) for k in ks], [math.log(y) for y in ys]
+    mx, my = sum(xs) / len(xs), sum(ls) / len(ls)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ls)) / sum((x - mx) ** 2 for x in xs)
+
+
+def curve(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="kgkit-scale-"))
+    out: dict[str, Any] = {"steps": []}
+    try:
+        for k in args.steps:
+            corpus = tmp / f"corpus-{k}"
+            files = build_corpus(corpus, k, args.data)
+            for store in args.stores:
+                if store == "neo4j":
+                    _fresh_neo4j(args.port)
+                r = _run_step(corpus, tmp / f"work-{k}-{store}", store=store, port=args.port)
+                if store == "neo4j":
+                    r["server_peak_rss_mib"] = round(_neo4j_hwm_kib() / 1024, 1)
+                    r["store_bytes"] = _du(_neo4j_dir() / "data" / "databases" / "neo4j")
+                r.update(k=k, files=files, store=store)
+                print(json.dumps(r), flush=True)
+                out["steps"].append(r)
+                shutil.rmtree(tmp / f"work-{k}-{store}", ignore_errors=True)
+            shutil.rmtree(corpus, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if "neo4j" in args.stores:
+            _neo4j_script("stop.sh", args.port, "--wipe")
+    for store in args.stores:
+        rows = [s for s in out["steps"] if s["store"] == store]
+        if len(rows) >= 2:
+            out[f"exponent_{store}"] = round(_exponent([r["k"] for r in rows], [r["seconds"] for r in rows]), 3)
+            out[f"rss_ratio_{store}"] = round(rows[-1]["peak_rss_mib"] / rows[0]["peak_rss_mib"], 2)
+    return out
+
+
+# -- Neo4j helpers (a private server in .neo4j/scale) -----------------------------------------------
+def _neo4j_dir() -> Path:
+    return REPO / ".neo4j" / "scale"
+
+
+def _neo4j_script(name: str, port: int, *extra: str) -> None:
+    env = {**os.environ, "NEO4J_PORT": str(port), "NEO4J_DIR": str(_neo4j_dir()), "NEO4J_HEAP": os.environ.get("NEO4J_HEAP", "2g"),
+           "NEO4J_PAGECACHE": os.environ.get("NEO4J_PAGECACHE", "1g")}
+    subprocess.run(["bash", str(REPO / "scripts" / "neo4j" / name), *extra], env=env, check=True, capture_output=True)
+
+
+def _fresh_neo4j(port: int) -> None:
+    _neo4j_script("stop.sh", port, "--wipe")
+    _neo4j_script("start.sh", port)
+
+
+def _neo4j_hwm_kib() -> int:
+    pid_file = _neo4j_dir() / "run" / "neo4j.pid"
+    return _vm_hwm_kib(int(pid_file.read_text().strip())) if pid_file.exists() else 0
+
+
+def neo4j_paths(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from neo4j_write import make_graph  # the synthetic graph of the Neo4j write benchmark
+
+    from kgkit.store.neo4j import Neo4jStore
+    from kgkit.store.neo4j_bulk import LocalNeo4j, bulk_load, graph_rows_from_triples
+    from kgkit.types import Document
+
+    n_ent = args.facts // 3
+    t = time.perf_counter()
+    triples = make_graph(n_ent, args.facts, n_docs=5000)
+    docs = [Document(f"doc{i}.txt", f"/bench/doc{i}.txt", "", f"h{i}", "text/plain") for i in range(5000)]
+    print(f"synthetic graph: {n_ent:,} entities, {len(triples):,} facts ({time.perf_counter() - t:.1f}s)", flush=True)
+    res: dict[str, Any] = {"facts": len(triples), "entities": n_ent, "evidence": len(triples)}
+    server = LocalNeo4j(REPO / "scripts" / "neo4j", args.port, _neo4j_dir(), REPO / ".neo4j" / "lib")
+    os.environ.update(NEO4J_HEAP=os.environ.get("NEO4J_HEAP", "2g"), NEO4J_PAGECACHE=os.environ.get("NEO4J_PAGECACHE", "1g"))
+    _fresh_neo4j(args.port)
+    try:
+        t = time.perf_counter()
+        rows = graph_rows_from_triples(docs, triples)
+        rep = bulk_load(rows, server, csv_dir=Path(tempfile.mkdtemp(prefix="kgkit-bulk-")) / "csv",
+                        heap="1g", max_off_heap="2g")
+        bulk_s = time.perf_counter() - t
+        with Neo4jStore(server.uri, create_schema=False) as s:
+            st = s.stats()
+        res["bulk"] = {"seconds": round(bulk_s, 1), "csv_s": round(rep.csv_seconds, 1),
+                       "import_s": round(rep.import_seconds, 1), "schema_s": round(rep.schema_seconds, 1),
+                       "csv_mib": round(rep.csv_bytes / 2**20, 1), "nodes": rep.nodes, "rels": rep.relationships,
+                       "check": [st.documents, st.entities, st.facts, st.evidence],
+                       "rels_per_s": round(len(triples) / bulk_s)}
+        print("bulk:", res["bulk"], flush=True)
+        _fresh_neo4j(args.port)
+        with Neo4jStore(server.uri, writers=args.writers) as s:
+            t = time.perf_counter()
+            s.upsert_documents(docs)
+            s.write_triples(triples)
+            unwind_s = time.perf_counter() - t
+            st = s.stats()
+        res["unwind"] = {"seconds": round(unwind_s, 1), "writers": args.writers,
+                         "check": [st.documents, st.entities, st.facts, st.evidence],
+                         "rels_per_s": round(len(triples) / unwind_s)}
+        print("unwind:", res["unwind"], flush=True)
+        res["ratio"] = round(unwind_s / bulk_s, 2)
+    finally:
+        _neo4j_script("stop.sh", args.port, "--wipe")
+    return res
+
+
+def ray_vs_local(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="kgkit-ray-"))
+    try:
+        files = build_corpus(tmp / "corpus", args.copies, args.data)
+        local = _run_step(tmp / "corpus", tmp / "w-local")
+        ray = _run_step(tmp / "corpus", tmp / "w-ray", executor="ray")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert local["facts"] == ray["facts"], (local, ray)
+    startup = worker_startup_s(2)
+    return {"files": files, "local": local, "ray": ray, "speedup": round(local["seconds"] / ray["seconds"], 2),
+            "worker_startup_s": round(startup, 2)}
+
+
+# -- report -----------------------------------------------------------------------------------------
+def render(res: dict[str, Any]) -> str:
+    lines = ["# Scale: growth curve, Ray, Neo4j bulk import (issue 15)", "",
+             f"Machine: {MACHINE}. Python {platform.python_version()}. Produced by `benchmarks/scale.py`; "
+             "each part's date and command are below. The load average of the shared machine during each run "
+             "is recorded: absolute times are depressed by other jobs, ratios within one run less so.", ""]
+    if "curve" in res:
+        c = res["curve"]
+        lines += [f"## Growth curve ({c['date']}, load {c['load']})", "", f"Command: `{c['command']}`", "",
+                  "Each step: a fresh embedded store, a fresh process, `kgkit ingest` (spaCy, no fusion) of k renamed "
+                  "copies of data/sample + e2e/webnlg-dev/docs (158 files a copy).", "",
+                  "| store | k | files | docs | facts | entities | time s | docs/s | peak RSS MiB (driver) | "
+                  "server peak RSS MiB | store MiB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for s in c["steps"]:
+            lines.append(f"| {s['store']} | {s['k']} | {s['files']} | {s['documents']} | {s['facts']:,} | "
+                         f"{s['entities']:,} | {s['seconds']} | {s['documents'] / s['seconds']:.1f} | "
+                         f"{s['peak_rss_mib']} | {s['server_peak_rss_mib']} | {s['store_bytes'] / 2**20:.1f} |")
+        lines.append("\nFacts grow more slowly than documents (entities and evidence grow with k): in renamed "
+                     "copies spaCy recognises fewer names as entities, so it finds fewer relations between them. "
+                     "The time per document is what the curve is about.")
+        if 64 not in {s["k"] for s in c["steps"]}:
+            lines.append("\nThe 64x step (about 10,000 documents, some 20 minutes at these rates on the shared "
+                         "machine) was not run in this session.")
+        for key in (k for k in c if k.startswith("exponent_")):
+            store = key.split("_", 1)[1]
+            lines.append(f"\n{store}: growth exponent of time over k = **{c[key]}** (goal <= 1.1); "
+                         f"peak driver RSS at the last step / first step = **{c.get('rss_ratio_' + store)}** (goal <= 2).")
+        lines.append("")
+    if "ray" in res:
+        r = res["ray"]
+        lines += [f"## Ray, 2 workers, vs one local process ({r['date']}, load {r['load']})", "",
+                  f"Command: `{r['command']}`", "",
+                  f"{r['files']} files, spaCy extractor, embedded store, time of the ingest call only. Local: the "
+                  "model is loaded before the clock starts. Ray: Ray is started before the clock "
+                  f"({r['ray']['ray_init_s']} s, as on a running cluster); creating the 2 actors and loading one "
+                  "spaCy model in each happens inside the call (the per-worker overhead).", "",
+                  "| executor | time s | facts | driver peak RSS MiB |", "|---|---|---|---|",
+                  f"| local | {r['local']['seconds']} | {r['local']['facts']:,} | {r['local']['peak_rss_mib']} |",
+                  f"| ray (2 workers) | {r['ray']['seconds']} | {r['ray']['facts']:,} | {r['ray']['peak_rss_mib']} |",
+                  "", f"Speed-up: **{r['speedup']}x** (goal >= 1.6x). The machine has 2 cores shared with other "
+                  "jobs, and the driver (reading, chunking, store writes, the embedded server) competes with the "
+                  "two workers for them.", "", _ray_overhead(r), ""]
+    if "neo4j" in res:
+        n = res["neo4j"]
+        b, u = n["bulk"], n["unwind"]
+        lines += [f"## {n['facts']:,} synthetic facts into an empty Neo4j ({n['date']}, load {n['load']})", "",
+                  f"Command: `{n['command']}`", "",
+                  f"{n['entities']:,} entities, {n['facts']:,} facts, {n['evidence']:,} evidence nodes, 5,000 documents "
+                  "(the generator of benchmarks/neo4j_write.py). Neo4j 5.26 Community, project-local server, heap 2g, "
+                  "page cache 1g.", "",
+                  "| path | end to end s | rels/s end to end | details |", "|---|---|---|---|",
+                  f"| bulk: CSV + neo4j-admin import full + restart + schema | {b['seconds']} | **{b['rels_per_s']:,}** | "
+                  f"CSV {b['csv_s']} s ({b['csv_mib']} MiB), import {b['import_s']} s, schema {b['schema_s']} s; "
+                  f"counts after: {b['check']} |",
+                  f"| incremental: write_triples (UNWIND), {u['writers']} writer(s) | {u['seconds']} | "
+                  f"**{u['rels_per_s']:,}** | counts after: {u['check']} |", "",
+                  f"Bulk / incremental: **{n['ratio']}x** (goal >= 10x).", "",
+                  f"Where the bulk time goes: the importer itself took {b['import_s']} s "
+                  f"({n['facts'] / b['import_s']:,.0f} rels/s with {b['nodes']:,} nodes); writing the CSV files in Python "
+                  f"took {b['csv_s']} s; the rest ({b['seconds'] - b['import_s'] - b['csv_s'] - b['schema_s']:.0f} s) is "
+                  "building the rows from triples, checking the database is empty and stopping and restarting the "
+                  "server. The incremental path's relationship-batch rate alone is measured by "
+                  "benchmarks/neo4j_write.py (benchmarks/results/neo4j.md), not here.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _ray_overhead(r: dict[str, Any]) -> str:
+    loc = r["local"]
+    ext, total = loc.get("extract_s") or 0.0, loc["seconds"]
+    serial = total - ext
+    est16 = serial + ext / 16 + r["worker_startup_s"]
+    return (f"Per-worker overhead: creating 2 actors and loading spaCy in each took {r['worker_startup_s']} s "
+            "(measured apart, Ray running; the actors load in parallel, so this is paid once per run, not per "
+            f"worker). In the local run, extraction was {ext:.1f} s of {total:.1f} s; the other {serial:.1f} s "
+            "(reading, chunking, ledger, store writes) stays on the driver whatever the number of workers. "
+            f"**Estimate, not measured**: with 16 workers on 16 free cores the same run would take about "
+            f"{serial:.1f} + {ext:.1f}/16 + {r['worker_startup_s']} = {est16:.1f} s, i.e. {total / est16:.1f}x one "
+            "process: the driver's share bounds the speed-up, so beyond a few workers the store writes, not "
+            "extraction, are the limit. Subtracting the start-up measured apart from the Ray run gives a "
+            f"steady-state ratio of {total:.1f} / ({r['ray']['seconds']} - {r['worker_startup_s']}) = "
+            f"{total / max(0.01, r['ray']['seconds'] - r['worker_startup_s']):.2f}x (derived, not measured directly).")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="part", required=True)
+    c = sub.add_parser("curve")
+    c.add_argument("--steps", type=int, nargs="+", default=[1, 4, 16, 64])
+    c.add_argument("--stores", nargs="+", default=["falkordb"], choices=["falkordb", "neo4j"])
+    c.add_argument("--port", type=int, default=7717)
+    r = sub.add_parser("ray")
+    r.add_argument("--copies", type=int, default=2)
+    n = sub.add_parser("neo4j")
+    n.add_argument("--facts", type=int, default=1_000_000)
+    n.add_argument("--writers", type=int, default=2)
+    n.add_argument("--port", type=int, default=7717)
+    sub.add_parser("render", help="rewrite scale.md from scale.json (no measurement)")
+    s = sub.add_parser("_step")
+    s.add_argument("--corpus", required=True)
+    s.add_argument("--workdir", required=True)
+    s.add_argument("--store", default="falkordb")
+    s.add_argument("--executor", default="local")
+    s.add_argument("--port", type=int, default=0)
+    for p in (c, r, n):
+        p.add_argument("--no-write", action="store_true", help="print only; leave the results files alone")
+    args = ap.parse_args()
+    if args.part == "_step":
+        return step(args)
+    if args.part == "render":
+        (RESULTS / "scale.md").write_text(render(json.loads((RESULTS / "scale.json").read_text())))
+        return
+    from kgkit.datasets import data_root
+
+    args.data = data_root()
+    res = {"curve": curve, "ray": ray_vs_local, "neo4j": neo4j_paths}[args.part](args)
+    res.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               load=" ".join(f"{x:.1f}" for x in os.getloadavg()),
+               command="KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 nice -n 10 python benchmarks/scale.py "
+                       + " ".join(sys.argv[1:]))
+    print(json.dumps(res, indent=1))
+    if args.no_write:
+        return
+    path = RESULTS / "scale.json"
+    allres = json.loads(path.read_text()) if path.exists() else {}
+    allres[args.part] = res
+    path.write_text(json.dumps(allres, indent=1) + "\n")
+    (RESULTS / "scale.md").write_text(render(allres))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""First load of a Neo4j database through ``neo4j-admin database import full``: CSV files, not Cypher.
+
+For an empty database the offline importer writes the store files directly, much faster than any
+transactional write. :func:`dump_graph` reads a store (the embedded one, after an ingest) node for
+node and relationship for relationship; :func:`graph_rows_from_triples` builds the same graph from
+triples (what ``write_triples`` would write); :func:`write_import_csv` writes either as CSV files
+with typed headers (``:ID``, ``:LABEL``, ``:START_ID``, ``:END_ID``, ``:TYPE``, ``name:string``,
+``aliases:string[]``, ``confidence:double``, ...); :func:`run_admin_import` runs the importer of
+the project's Maven-built server (``org.neo4j.cli.AdminTool``); :func:`bulk_load` does it all for
+the project-local server (check it is empty, stop it, import, start it, create kgkit's constraints
+and indexes). Later writes go through the ordinary incremental ``UNWIND`` path.
+
+The importer needs the database offline, and Neo4j Community cannot stop one database while the
+server runs, so the server is stopped for the import. It runs on the server's own machine: for a
+remote server or Aura, write the CSV files here and load them there (``neo4j-admin database import
+full`` with the arguments :func:`admin_import_args` prints, or Aura's import service).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from kgkit.errors import ConfigError, StoreError, StoreUnavailableError
+from kgkit.ontology import relationship_type, validate_identifier
+from kgkit.store.base import CypherGraphStore, _entity_rows, _evidence_row
+from kgkit.types import Document, Entity, Evidence, Triple
+
+__all__ = ["BulkLoadReport", "GraphRows", "ImportFiles", "LocalNeo4j", "NodeRow", "RelRow", "admin_import_args",
+           "bulk_load", "dump_graph", "graph_rows_from_triples", "run_admin_import", "write_import_csv"]
+
+ARRAY_DELIMITER = "\x1f"  # ASCII unit separator: never in kgkit's text (checked), unlike ';'
+ADMIN_MAIN_CLASS = "org.neo4j.cli.AdminTool"
+
+# Reads of a whole store, node by node (any label: documents, entities, evidence, fusion log) and
+# relationship by relationship; internal ids only serve to connect the two.
+_DUMP_NODES = "MATCH (n) RETURN id(n) AS k, labels(n) AS labels, properties(n) AS props"
+_DUMP_RELS = "MATCH (a)-[r]->(b) RETURN id(a) AS s, id(b) AS o, type(r) AS t, properties(r) AS props"
+_COUNT_NODES = "MATCH (n) RETURN count(n) AS n"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    key: str  # the importer's :ID, unique over all nodes; not stored
+    labels: tuple[str, ...]
+    props: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RelRow:
+    start: str
+    end: str
+    type: str
+    props: Mapping[str, Any]
+
+
+@dataclass
+class GraphRows:
+    """A whole graph as rows; ``nodes`` and ``rels`` may be generators (read once)."""
+
+    nodes: Iterable[NodeRow]
+    rels: Iterable[RelRow]
+
+
+@dataclass
+class ImportFiles:
+    folder: Path
+    nodes: list[Path] = field(default_factory=list)
+    relationships: list[Path] = field(default_factory=list)
+    node_count: int = 0
+    relationship_count: int = 0
+
+
+@dataclass
+class BulkLoadReport:
+    nodes: int = 0
+    relationships: int = 0
+    csv_seconds: float = 0.0
+    import_seconds: float = 0.0
+    schema_seconds: float = 0.0
+    seconds: float = 0.0  # end to end, server stop/start included
+    csv_bytes: int = 0
+    csv_folder: str = ""
+
+
+# -- sources ----------------------------------------------------------------------------------------
+def dump_graph(store: CypherGraphStore) -> GraphRows:
+    """Every node and relationship of ``store``, with all labels and properties, as rows."""
+    nodes = (NodeRow(str(r["k"]), tuple(sorted(r["labels"])), r["props"] or {})
+             for r in store._run(_DUMP_NODES, write=False))
+    rels = (RelRow(str(r["s"]), str(r["o"]), r["t"], r["props"] or {}) for r in store._run(_DUMP_RELS, write=False))
+    return GraphRows(nodes, rels)
+
+
+def graph_rows_from_triples(documents: Sequence[Document], triples: Sequence[Triple],
+                            mentions: Sequence[tuple[Entity, Evidence]] = ()) -> GraphRows:
+    """The graph ``upsert_documents(documents)`` and ``write_triples(triples, mentions)`` would write.
+
+    Node keys are prefixed by kind (``d:``, ``e:``, ``v:``) so that ids of different kinds never clash.
+    """
+    rel_of = {p: relationship_type(p) for p in {t.predicate for t in triples}}
+    entities = [t.subject for t in triples] + [t.object for t in triples] + [e for e, _ in mentions]
+    by_label = _entity_rows(entities)
+    facts: dict[str, dict[str, Any]] = {}
+    evidence: dict[str, dict[str, Any]] = {}
+    for t in triples:
+        rel, fid = rel_of[t.predicate], t.id
+        prev = facts.get(fid)
+        conf = max(t.confidence, prev["props"]["confidence"]) if prev else t.confidence
+        facts[fid] = {"s": t.subject.id, "o": t.object.id, "t": rel,
+                      "props": {"id": fid, "predicate": t.predicate, "confidence": conf}}
+        ev = Evidence.for_triple(t, fact_id=fid)
+        evidence[ev.id] = _evidence_row(ev, subject=t.subject.id, obj=t.object.id, rel_type=rel)
+    for _ent, ev in mentions:
+        evidence[ev.id] = _evidence_row(ev)
+
+    def nodes() -> Iterator[NodeRow]:
+        for d in documents:
+            yield NodeRow(f"d:{d.id}", ("Document",), {"id": d.id, "path": d.path, "content_hash": d.content_hash,
+                                                       "title": d.title or "", "media_type": d.media_type})
+        for label, rows in by_label.items():
+            for row in rows:
+                yield NodeRow(f"e:{row['id']}", tuple(sorted(("Entity", label))), row)
+        for row in evidence.values():
+            yield NodeRow(f"v:{row['id']}", ("Evidence",), row)
+
+    rels = (RelRow(f"e:{f['s']}", f"e:{f['o']}", f["t"], f["props"]) for f in facts.values())
+    return GraphRows(nodes(), rels)
+
+
+# -- CSV --------------------------------------------------------------------------------------------
+def _neo4j_type(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "long"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise StoreError(f"{where}: {value} cannot be imported as a number; fix or drop that property")
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        kinds = {_neo4j_type(v, where) for v in value}
+        if len(kinds) > 1 or kinds & {"string[]", "long[]", "double[]", "boolean[]"}:
+            raise StoreError(f"{where}: a list mixing {sorted(kinds)} cannot be a Neo4j property; make its items one type")
+        return f"{kinds.pop() if kinds else 'string'}[]"
+    raise StoreError(f"{where}: a {type(value).__name__} value cannot be a Neo4j property")
+
+
+def _cell(value: Any, typ: str, where: str) -> str:
+    if typ.endswith("[]"):
+        items = [_cell(v, typ[:-2], where) for v in value]
+        if any(ARRAY_DELIMITER in i for i in items):
+            raise StoreError(f"{where}: a list item contains the control character U+001F; remove it before importing")
+        return ARRAY_DELIMITER.join(items)
+    if typ == "boolean":
+        return "true" if value else "false"
+    if typ == "double":
+        return repr(float(value))
+    return str(value)
+
+
+_SAFE_PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _signature(props: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    sig = []
+    for k, v in props.items():
+        if v is None:
+            continue
+        if not _SAFE_PROPERTY.match(k):
+            raise StoreError(f"{where}: property name {k!r} cannot be a CSV header; rename it")
+        sig.append((k, _neo4j_type(v, f"{where}.{k}")))
+    return tuple(sorted(sig))
+
+
+class _CsvGroups:
+    """One CSV file per (labels or type, property signature): every file has one typed header."""
+
+    def __init__(self, folder: Path, prefix: str, fixed: Sequence[str]) -> None:
+        self.folder, self.prefix, self.fixed = folder, prefix, list(fixed)
+        self.files: dict[Any, tuple[TextIO, Any]] = {}
+        self.paths: list[Path] = []
+
+    def writer(self, group: Any, sig: tuple[tuple[str, str], ...]) -> Any:
+        key = (group, sig)
+        if key not in self.files:
+            path = self.folder / f"{self.prefix}-{len(self.paths):04d}.csv"
+            fh = path.open("w", encoding="utf-8", newline="")
+            w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
+            w.writerow(self.fixed + [f"{k}:{t}" for k, t in sig])
+            self.files[key] = (fh, w)
+            self.paths.append(path)
+        return self.files[key][1]
+
+    def close(self) -> None:
+        for fh, _ in self.files.values():
+            fh.close()
+
+
+def write_import_csv(graph: GraphRows, folder: str | Path) -> ImportFiles:
+    """Write ``graph`` as importer CSV files under ``folder`` (created; must be empty)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):
+        raise ConfigError(f"{out} is not empty; pass an empty or new folder for the import CSV files")
+    files = ImportFiles(out)
+    nodes = _CsvGroups(out, "nodes", [":ID", ":LABEL"])
+    try:
+        for n in graph.nodes:
+            for label in n.labels:
+                validate_identifier(label, "node label")
+            sig = _signature(n.props, f"node {n.key}")
+            nodes.writer(n.labels, sig).writerow(
+                [n.key, ARRAY_DELIMITER.join(n.labels)] + [_cell(n.props[k], t, f"node {n.key}.{k}") for k, t in sig])
+            files.node_count += 1
+    finally:
+        nodes.close()
+    rels = _CsvGroups(out, "relationships", [":START_ID", ":END_ID", ":TYPE"])
+    try:
+        for r in graph.rels:
+            validate_identifier(r.type, "relationship type")
+            sig = _signature(r.props, f"relationship {r.start}->{r.end}")
+            rels.writer(r.type, sig).writerow(
+                [r.start, r.end, r.type] + [_cell(r.props[k], t, f"relationship {r.type}.{k}") for k, t in sig])
+            files.relationship_count += 1
+    finally:
+        rels.close()
+    files.nodes, files.relationships = nodes.paths, rels.paths
+    return files
+
+
+# -- the importer -----------------------------------------------------------------------------------
+def admin_import_args(files: ImportFiles, database: str = "neo4j", *, threads: int | None = None,
+                      max_off_heap: str = "1g", overwrite: bool = False) -> list[str]:
+    """Arguments of ``neo4j-admin`` (after the program) that import ``files`` into ``database``."""
+    if not files.nodes:
+        raise ConfigError("nothing to import: the graph has no nodes")
+    args = ["database", "import", "full", database, f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}",
+            "--multiline-fields=true", "--id-type=string", f"--max-off-heap-memory={max_off_heap}",
+            f"--report-file={files.folder / 'import.report'}"]
+    if threads:
+        args.append(f"--threads={threads}")
+    if overwrite:
+        args.append("--overwrite-destination=true")
+    args += [f"--nodes={p}" for p in files.nodes]
+    args += [f"--relationships={p}" for p in files.relationships]
+    return args
+
+
+def run_admin_import(files: ImportFiles, *, neo4j_dir: Path, lib_dir: Path, database: str = "neo4j",
+                     java: str = "java", heap: str = "1g", max_off_heap: str = "1g", threads: int | None = None,
+                     overwrite: bool = False, timeout: float | None = None) -> float:
+    """Run ``neo4j-admin database import full`` from the server jars in ``lib_dir`` against the server
+    configured in ``neo4j_dir/conf``; returns its wall time in seconds. The server must be stopped."""
+    if not any(lib_dir.glob("neo4j-command-line-*.jar")):
+        raise StoreUnavailableError(f"no Neo4j admin tool in {lib_dir}; build the server jars with scripts/neo4j/build.sh")
+    if not (neo4j_dir / "conf" / "neo4j.conf").exists():
+        raise StoreUnavailableError(f"{neo4j_dir}/conf/neo4j.conf is missing; start the server once with scripts/neo4j/start.sh")
+    cmd = [java, f"-Xmx{heap}", "-cp", f"{lib_dir}/*", ADMIN_MAIN_CLASS,
+           *admin_import_args(files, database, threads=threads, max_off_heap=max_off_heap, overwrite=overwrite)]
+    env = {**os.environ, "NEO4J_HOME": str(neo4j_dir), "NEO4J_CONF": str(neo4j_dir / "conf")}
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError as err:
+        raise StoreUnavailableError(f"{java!r} not found; install Java 17 or set JAVA") from err
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise StoreError(f"neo4j-admin database import failed (exit {proc.returncode}); its report is "
+                         f"{files.folder / 'import.report'}:\n{tail}")
+    return time.perf_counter() - t0
+
+
+@dataclass
+class LocalNeo4j:
+    """The project-local server of ``scripts/neo4j`` (see its README): port, data folder, jars."""
+
+    scripts: Path
+    port: int = 7687
+    neo4j_dir: Path | None = None
+    lib_dir: Path | None = None
+    java: str = "java"
+
+    @classmethod
+    def from_env(cls, scripts: Path, port: int | None = None) -> "LocalNeo4j":
+        repo = scripts.resolve().parents[1]
+        return cls(scripts, port or int(os.environ.get("NEO4J_PORT", "7687")),
+                   Path(os.environ.get("NEO4J_DIR", repo / ".neo4j" / "server")),
+                   Path(os.environ.get("NEO4J_LIB", repo / ".neo4j" / "lib")), os.environ.get("JAVA", "java"))
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.port}"
+
+    def _script(self, name: str) -> None:
+        env = {**os.environ, "NEO4J_PORT": str(self.port), "JAVA": self.java}
+        if self.neo4j_dir is not None:
+            env["NEO4J_DIR"] = str(self.neo4j_dir)
+        if self.lib_dir is not None:
+            env["NEO4J_LIB"] = str(self.lib_dir)
+        proc = subprocess.run(["bash", str(self.scripts / name)], env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise StoreUnavailableError(f"scripts/neo4j/{name} failed (exit {proc.returncode}): "
+                                        f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
+
+    def start(self) -> None:
+        self._script("start.sh")
+
+    def stop(self) -> None:
+        self._script("stop.sh")
+
+
+def bulk_load(graph: GraphRows, server: LocalNeo4j, *, csv_dir: str | Path, database: str = "neo4j",
+              heap: str = "1g", max_off_heap: str = "1g", threads: int | None = None,
+              keep_csv: bool = False) -> BulkLoadReport:
+    """Import ``graph`` into the (empty) database of the project-local ``server``; see the module docstring.
+
+    The server is started if needed, checked to be empty (:class:`ConfigError` otherwise: use the
+    incremental path, ``kgkit ingest --store neo4j``), stopped, loaded, started again, and given
+    kgkit's constraints and indexes. CSV files are written to ``csv_dir`` (kept with ``keep_csv``).
+    """
+    from kgkit.store.neo4j import Neo4jStore
+
+    assert server.neo4j_dir is not None and server.lib_dir is not None
+    t0 = time.perf_counter()
+    rep = BulkLoadReport(csv_folder=str(csv_dir))
+    server.start()
+    with Neo4jStore(server.uri, database=database, create_schema=False) as target:
+        n = int(target._run(_COUNT_NODES, write=False)[0]["n"])
+    if n:
+        raise ConfigError(
+            f"the Neo4j database {database!r} at {server.uri} already holds {n} nodes; the bulk importer only fills "
+            "an empty database. Add to it with `kgkit ingest DIR --store neo4j`, or empty it first "
+            "(scripts/neo4j/stop.sh --wipe)")
+    t = time.perf_counter()
+    files = write_import_csv(graph, csv_dir)
+    rep.csv_seconds = time.perf_counter() - t
+    rep.nodes, rep.relationships = files.node_count, files.relationship_count
+    rep.csv_bytes = sum(p.stat().st_size for p in files.nodes + files.relationships)
+    server.stop()
+    try:
+        # The database is empty (checked above), so replacing its files loses nothing.
+        rep.import_seconds = run_admin_import(files, neo4j_dir=server.neo4j_dir, lib_dir=server.lib_dir,
+                                              database=database, java=server.java, heap=heap,
+                                              max_off_heap=max_off_heap, threads=threads, overwrite=True)
+    finally:
+        server.start()
+    t = time.perf_counter()
+    with Neo4jStore(server.uri, database=database, create_schema=True):  # constraints + indexes, awaited
+        pass
+    rep.schema_seconds = time.perf_counter() - t
+    if not keep_csv:
+        shutil.rmtree(files.folder, ignore_errors=True)
+    rep.seconds = time.perf_counter() - t0
+    return rep
