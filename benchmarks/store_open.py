@@ -25,6 +25,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -82,8 +83,18 @@ def build(data_dir: Path, n_facts: int, old_copy: Path | None, batch: int = 2000
     return seconds, aof, triples[0].subject.id
 
 
-def open_time(data_dir: Path, probe_id: str, *, compact_on_close: bool) -> tuple[float, float]:
-    """(seconds until the store answers a lookup, seconds of a following full ``stats()``)."""
+def server_load_seconds(data_dir: Path) -> float | None:
+    """The server's own loading time of its last start, from its log ("DB loaded from ...: X seconds")."""
+    log = data_dir / "server.log"
+    if not log.exists():
+        return None
+    hits = re.findall(r"DB loaded from append only file: ([0-9.]+) seconds", log.read_text(errors="replace"))
+    return float(hits[-1]) if hits else None
+
+
+def open_time(data_dir: Path, probe_id: str, *, compact_on_close: bool) -> tuple[float, float, float | None]:
+    """(seconds until the store answers a lookup, seconds of a following full ``stats()``, seconds of
+    those the server spent loading its files by its own log)."""
     store = FalkorDBStore(data_dir=data_dir, start_timeout=3600)
     t0 = time.perf_counter()
     store.open()
@@ -100,7 +111,7 @@ def open_time(data_dir: Path, probe_id: str, *, compact_on_close: bool) -> tuple
         store._db.connection.close()
         store._db = store._graph = None
         store.server.stop(compact=False)
-    return seconds, stats_s
+    return seconds, stats_s, server_load_seconds(data_dir)
 
 
 def main() -> None:
@@ -126,12 +137,16 @@ def main() -> None:
             after = [r[0] for r in runs]
             base = sum(f.stat().st_size for f in (data / "appendonlydir").glob("*.base.rdb"))
             print(f"  after compaction: {[round(a, 2) for a in after]} s, snapshot {base / 1e6:.1f} MB", flush=True)
+            loads = [r[2] for r in runs if r[2] is not None]
             rows.append((n, build_s, aof_bytes, before, statistics.median(after), base,
-                         statistics.median(r[1] for r in runs), after))
+                         statistics.median(r[1] for r in runs), after, statistics.median(loads) if loads else None))
     write_results(rows, args)
 
 
-def write_results(rows: list[tuple[int, float, int, float | None, float, int, float, list[float]]], args: argparse.Namespace) -> None:
+Row = tuple[int, float, int, float | None, float, int, float, list[float], float | None]
+
+
+def write_results(rows: list[Row], args: argparse.Namespace) -> None:
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()[1]
     lines = [
@@ -148,16 +163,18 @@ def write_results(rows: list[tuple[int, float, int, float | None, float, int, fl
         "the append-only file, replayed on open; measured up to --before-max-facts). *After*: the same store",
         f"closed by kgkit (which compacts the AOF into a snapshot on close), median of {args.repeat} opens.",
         "Open = `open()` (server start, load, schema check) until the store answers a lookup by id; the full",
-        "`stats()` (counts by type, a scan of the whole graph) that followed is shown apart.",
+        "`stats()` (counts by type, a scan of the whole graph) that followed is shown apart. *Server load*: the",
+        "part of open the server spent reading its files, by its own log (median).",
         "",
-        "| facts | write time | AOF replayed before | open before | snapshot | open after (runs) | then stats() |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| facts | write time | AOF replayed before | open before | snapshot | open after (runs) | server load | then stats() |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, build_s, aof, before, after, base, stats_s, runs in rows:
+    for n, build_s, aof, before, after, base, stats_s, runs, load_s in rows:
         b = f"{before:.2f} s" if before is not None else "not measured"
         each = ", ".join(f"{r:.2f}" for r in runs)
+        ld = f"{load_s:.2f} s" if load_s is not None else "?"
         lines.append(f"| {n:,} | {build_s:.1f} s | {aof / 1e6:.1f} MB | {b} | {base / 1e6:.1f} MB | "
-                     f"{after:.2f} s ({each}) | {stats_s:.2f} s |")
+                     f"{after:.2f} s ({each}) | {ld} | {stats_s:.2f} s |")
     if len(rows) >= 2:
         big, small = rows[-1], rows[0]
         ratio = big[4] / small[4]
