@@ -242,7 +242,7 @@ def score(labels: Path, out: Path, report: Path | None = None, note: str | None 
             "# Real-folder fusion check (issue 17 item 8)", "",
             "Commands: `python benchmarks/fusion_real.py corpus|ingest|fuse --out DIR` then hand labelling of "
             f"`DIR/sample.tsv` into `{labels.resolve().relative_to(REPO)}`, then `python benchmarks/fusion_real.py score --out DIR "
-            "--report benchmarks/results/fusion_real.md`.",
+            f"--report {report.resolve().relative_to(REPO) if report.resolve().is_relative_to(REPO) else report}`.",
             f"Machine: 2-core x86-64 VM, 24 GiB (shared). Date: {time.strftime('%Y-%m-%d')}. "
             "Pipeline: pipelines/default.yaml (spaCy extractor, fusion with embeddings, merge_threshold 0.85).", "",
             f"Corpus ({sum(docs.values())} files, built by the script from text on this machine): "
