@@ -46,6 +46,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("KGKIT_DATA", "/work/shared/datasets"))
@@ -92,13 +93,36 @@ def _sentence_docs(folder: Path, files: list[Path], n_per_file: int, seen_text: 
             (folder / f"{f.stem}-{k:02d}.txt").write_text(" ".join(sents[10 * k : 10 * k + 10]) + "\n", encoding="utf-8")
 
 
+def _page_name(page: Path) -> str:
+    """``ls.1.gz`` -> ``ls``, ``File::Listing.3pm.gz`` -> ``File::Listing``."""
+    return page.name[: -len(".gz")].rsplit(".", 1)[0]
+
+
+def _man_pages(folder: Path, pages_glob: str, n: int, rng: random.Random, used: set[str],
+               write: Callable[[Path, str], None]) -> None:
+    """``n`` manual pages matching ``pages_glob`` rendered to text, none named in ``used``."""
+    folder.mkdir()
+    pages = sorted(p for p in Path("/").glob(pages_glob.lstrip("/")) if _page_name(p) not in used)
+    for p in rng.sample(pages, min(n, len(pages))):
+        name = _page_name(p)
+        try:
+            proc = subprocess.run(["man", "-P", "cat", str(p)], capture_output=True, text=True, timeout=20,
+                                  env={**os.environ, "MANWIDTH": "100"}, check=False)
+        except subprocess.TimeoutExpired:
+            continue
+        text = "".join(c for c in proc.stdout if c != "\b")
+        if text.strip():
+            write(folder / f"{name}.txt", text[:20000])
+
+
 def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 80, n_wiki: int = 20, seed: int = 7,
                  disjoint_from: list[Path] | None = None, wiki_splits: tuple[str, ...] | None = None,
-                 n_webnlg_train: int = 0) -> int:
+                 n_webnlg_train: int = 0, n_man3: int = 0) -> int:
     """Build ``out/docs``. With ``disjoint_from`` (earlier ``--out`` folders): a fresh corpus sharing no
     document with any of them (other packages, man pages and READMEs, Wikidata sentences none of them
     holds, no WebNLG e2e or sample documents), for a measurement independent of the ones before.
-    ``n_webnlg_train`` adds documents of DBpedia-WebNLG *train* sentences (none an earlier corpus holds).
+    ``n_webnlg_train`` adds documents of DBpedia-WebNLG *train* sentences (none an earlier corpus holds),
+    ``n_man3`` section-3 manual pages (sampled apart, so the other picks do not change with it).
     Every file's name and SHA-256 go to ``out/manifest.tsv``."""
     rng = random.Random(seed)
     docs = out / "docs"
@@ -129,19 +153,7 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
             raw = gzip.open(f, "rb").read() if name.endswith(".gz") else f.read_bytes()
             text = raw.decode("utf-8", "replace")[:20000]
             write(deb / f"{p.name}-{name.replace('.gz', '')}.txt", text)
-    man = docs / "man"
-    man.mkdir()
-    pages = sorted(p for p in Path("/usr/share/man/man1").glob("*.1.gz") if p.name[: -len(".1.gz")] not in used)
-    for p in rng.sample(pages, min(n_man, len(pages))):
-        name = p.name[: -len(".1.gz")]
-        try:
-            proc = subprocess.run(["man", "-P", "cat", str(p)], capture_output=True, text=True, timeout=20,
-                                  env={**os.environ, "MANWIDTH": "100"}, check=False)
-        except subprocess.TimeoutExpired:
-            continue
-        text = "".join(c for c in proc.stdout if c != "\b")
-        if text.strip():
-            write(man / f"{name}.txt", text[:20000])
+    _man_pages(docs / "man", "/usr/share/man/man1/*.1.gz", n_man, rng, used, write)
     py = docs / "python"
     py.mkdir()
     metas = sorted(p for p in Path(sys.prefix).glob("lib/python3*/site-packages/*.dist-info/METADATA")
@@ -163,6 +175,8 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
         web.mkdir()
         files = sorted((DATA / "extraction" / "text2kgbench" / "data" / "dbpedia_webnlg" / "train").glob("*.jsonl"))
         _sentence_docs(web, files, n_webnlg_train, seen_text, group="subject")
+    if n_man3:  # library and Perl module manuals (AUTHOR and COPYRIGHT sections); a sampler of their own
+        _man_pages(docs / "man3", "/usr/share/man/man3/*.3*.gz", n_man3, random.Random(f"{seed}-man3"), used, write)
     files = sorted(f for f in docs.rglob("*") if f.is_file())
     manifest = ["path\tsha256_16"] + [f"{f.relative_to(docs)}\t{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}" for f in files]
     (out / "manifest.tsv").write_text("\n".join(manifest) + "\n", encoding="utf-8")
@@ -292,6 +306,7 @@ def main() -> None:
     ap.add_argument("--n-wiki", type=int, default=None, help="corpus step: Wikidata documents per ontology file and split")
     ap.add_argument("--wiki-splits", nargs="+", default=None,
                     help="corpus step: Wikidata-TekGen splits (default validation, or train with --disjoint-from)")
+    ap.add_argument("--n-man3", type=int, default=0, help="corpus step: section-3 manual pages (default 0)")
     ap.add_argument("--webnlg-train", type=int, default=0,
                     help="corpus step: DBpedia-WebNLG train documents per ontology file (default 0)")
     a = ap.parse_args()
@@ -301,7 +316,7 @@ def main() -> None:
         n = build_corpus(a.out, seed=a.seed if a.seed is not None else (8 if d else 7),
                          n_doc=a.n_doc if a.n_doc is not None else (300 if d else 150), n_man=a.n_man, n_pkg=a.n_pkg,
                          n_wiki=a.n_wiki if a.n_wiki is not None else (30 if d else 20), disjoint_from=a.disjoint_from,
-                         wiki_splits=tuple(a.wiki_splits) if a.wiki_splits else None, n_webnlg_train=a.webnlg_train)
+                         wiki_splits=tuple(a.wiki_splits) if a.wiki_splits else None, n_webnlg_train=a.webnlg_train, n_man3=a.n_man3)
         print("corpus files:", n, flush=True)
     if a.step in ("ingest", "all"):
         with _Server(a.out):
