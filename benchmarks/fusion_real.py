@@ -117,12 +117,13 @@ def _man_pages(folder: Path, pages_glob: str, n: int, rng: random.Random, used: 
 
 def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 80, n_wiki: int = 20, seed: int = 7,
                  disjoint_from: list[Path] | None = None, wiki_splits: tuple[str, ...] | None = None,
-                 n_webnlg_train: int = 0, n_man3: int = 0) -> int:
+                 n_webnlg_train: int = 0, n_man3: int = 0, n_licenses: int = 0) -> int:
     """Build ``out/docs``. With ``disjoint_from`` (earlier ``--out`` folders): a fresh corpus sharing no
     document with any of them (other packages, man pages and READMEs, Wikidata sentences none of them
     holds, no WebNLG e2e or sample documents), for a measurement independent of the ones before.
     ``n_webnlg_train`` adds documents of DBpedia-WebNLG *train* sentences (none an earlier corpus holds),
-    ``n_man3`` section-3 manual pages (sampled apart, so the other picks do not change with it).
+    ``n_man3`` section-3 manual pages and ``n_licenses`` licence/AUTHORS/NOTICE files of the venv's
+    packages (each sampled apart, so the other picks do not change with them).
     Every file's name and SHA-256 go to ``out/manifest.tsv``."""
     rng = random.Random(seed)
     docs = out / "docs"
@@ -177,6 +178,15 @@ def build_corpus(out: Path, *, n_doc: int = 150, n_man: int = 40, n_pkg: int = 8
         _sentence_docs(web, files, n_webnlg_train, seen_text, group="subject")
     if n_man3:  # library and Perl module manuals (AUTHOR and COPYRIGHT sections); a sampler of their own
         _man_pages(docs / "man3", "/usr/share/man/man3/*.3*.gz", n_man3, random.Random(f"{seed}-man3"), used, write)
+    if n_licenses:  # licence, AUTHORS and NOTICE files of the venv's packages: copyright holders, contributors
+        lic = docs / "licenses"
+        lic.mkdir()
+        found = sorted(f for f in Path(sys.prefix).glob("lib/python3*/site-packages/*.dist-info/**/*")
+                       if f.is_file() and f.name.upper().startswith(("LICENSE", "LICENCE", "AUTHORS", "NOTICE", "COPYING")))
+        for f in random.Random(f"{seed}-licenses").sample(found, min(n_licenses, len(found))):
+            dist = next(q for q in f.parents if q.name.endswith(".dist-info"))
+            text = f.read_text(encoding="utf-8", errors="replace")[:20000]
+            write(lic / f"{dist.name.split('-')[0]}-{'_'.join(f.relative_to(dist).parts)}.txt", text)
     files = sorted(f for f in docs.rglob("*") if f.is_file())
     manifest = ["path\tsha256_16"] + [f"{f.relative_to(docs)}\t{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}" for f in files]
     (out / "manifest.tsv").write_text("\n".join(manifest) + "\n", encoding="utf-8")
@@ -307,6 +317,8 @@ def main() -> None:
     ap.add_argument("--wiki-splits", nargs="+", default=None,
                     help="corpus step: Wikidata-TekGen splits (default validation, or train with --disjoint-from)")
     ap.add_argument("--n-man3", type=int, default=0, help="corpus step: section-3 manual pages (default 0)")
+    ap.add_argument("--n-licenses", type=int, default=0,
+                    help="corpus step: licence, AUTHORS and NOTICE files of the venv's packages (default 0)")
     ap.add_argument("--webnlg-train", type=int, default=0,
                     help="corpus step: DBpedia-WebNLG train documents per ontology file (default 0)")
     a = ap.parse_args()
@@ -316,7 +328,8 @@ def main() -> None:
         n = build_corpus(a.out, seed=a.seed if a.seed is not None else (8 if d else 7),
                          n_doc=a.n_doc if a.n_doc is not None else (300 if d else 150), n_man=a.n_man, n_pkg=a.n_pkg,
                          n_wiki=a.n_wiki if a.n_wiki is not None else (30 if d else 20), disjoint_from=a.disjoint_from,
-                         wiki_splits=tuple(a.wiki_splits) if a.wiki_splits else None, n_webnlg_train=a.webnlg_train, n_man3=a.n_man3)
+                         wiki_splits=tuple(a.wiki_splits) if a.wiki_splits else None, n_webnlg_train=a.webnlg_train, n_man3=a.n_man3,
+                         n_licenses=a.n_licenses)
         print("corpus files:", n, flush=True)
     if a.step in ("ingest", "all"):
         with _Server(a.out):
