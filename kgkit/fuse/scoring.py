@@ -6,7 +6,8 @@ A pair of entities gets *signals* (each in [0, 1]) and a score from the first ru
 rule           when                                                                score
 =============  ==================================================================  =======
 ``exact``      same match key, a shared alias, or one was merged into the other    1.0
-``token_set``  the same words in another order ("University of Cambridge")         0.95
+``token_set``  the same words in another order ("University of Cambridge"), each    0.95
+               as often; not for titles (``title_types``)
 ``partial``    person names where one is an initials-compatible sub-sequence of    0.8 +
                the other ("Curie" / "M. Curie" / "Marie Curie")                    0.2 ctx
 ``acronym``    one name is the acronym of the other ("IBM")                        0.8 + 0.2 ctx
@@ -31,6 +32,7 @@ direct merge, and no two such names in one cluster): each name has a token the o
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -110,6 +112,7 @@ class ScoringParams:
             embedding is available).
         person_types: entity types whose names follow given-name/surname conventions.
         org_types: entity types for which the acronym rule applies ("IBM", "NYC").
+        title_types: entity types whose names are titles: reordered words name another work.
     """
 
     merge_threshold: float = 0.85
@@ -120,6 +123,7 @@ class ScoringParams:
     w_context: float = 0.4
     person_types: tuple[str, ...] = ("Person",)
     org_types: tuple[str, ...] = ("Organization", "Place")
+    title_types: tuple[str, ...] = ("Work",)
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,25 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
     return initials_compatible(short, long_)
 
 
+def _same_words(a: EntityView, b: EntityView, params: ScoringParams) -> bool:
+    """The ``token_set`` rule: the same content words, each as often, perhaps in another order.
+
+    Not when a word repeats in one name only ("in_addr addr", "SERVICE_DIRECTORY_SERVICE" vs
+    "Service Directory"), when each name has a small word the other lacks ("po/da.po" vs
+    "po/de.po"), or when a title's words come in another order ("The Frog Princess" vs "The Princess
+    and the Frog": a title is its words in order).
+    """
+    ta, tb = tokens(a.name), tokens(b.name)
+    ca, cb = [t for t in ta if t not in STOPWORDS], [t for t in tb if t not in STOPWORDS]
+    if len({t for t in ca if len(t) > 1}) < 2 or Counter(ca) != Counter(cb):
+        return False
+    if (set(ta) - set(tb)) and (set(tb) - set(ta)):  # only small words can differ here ("da" / "de")
+        return False
+    if (a.type in params.title_types or b.type in params.title_types) and ca != cb:
+        return False
+    return True
+
+
 def agreeing_functional(a: EntityView, b: EntityView) -> int:
     """Functional relations on which both have compatible values (same birth year, say)."""
     return sum(1 for p in a.functional.keys() & b.functional.keys() if values_compatible(a.functional[p], b.functional[p]))
@@ -302,8 +325,7 @@ def score_pair(
                 and all(len(k.split()) == 1 for k in shared)):
             signals["one_word_person"] = 1.0  # "Simon" ~ "Simón": a one-word name says little about who
         return PairScore(a.id, b.id, 1.0, "exact", signals)
-    ca = {t for t in tokens(a.name) if t not in STOPWORDS}
-    if len([t for t in ca if len(t) > 1]) >= 2 and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
+    if _same_words(a, b, params):
         # Same words in another order: "Cambridge University" / "University of Cambridge".
         signals["token_set"] = 1.0
         return PairScore(a.id, b.id, 0.95, "token_set", signals)

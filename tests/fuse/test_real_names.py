@@ -144,3 +144,28 @@ def test_bare_name_vs_company_name_needs_a_shared_fact():
 def test_meaningful_symbols_keep_names_apart(a, b):
     res = resolve_entities([EntityView("a", a, "Work"), EntityView("b", b, "Work")])
     assert res.clusters == [] and res.candidates == []
+
+
+@pytest.mark.parametrize(("a", "b", "typ"), [
+    ("in_addr", "in_addr addr", ORG),  # a struct and a variable of that type (man3/inet_aton)
+    ("Service Directory", "SERVICE_DIRECTORY_SERVICE", ORG),  # a product and a placeholder for one of its services
+    ("doc/po4a/po/da.po", "doc/po4a/po/de.po", ORG),  # the Danish and the German translation file
+    ("Frog Princess", "Princess and the Frog", "Work"),  # a novel and the film loosely based on it
+])
+def test_same_words_rule_needs_each_word_as_often_and_titles_in_order(a, b, typ):
+    """Wrong `token_set` merges of the third real corpus (benchmarks/results/fusion_real_third.md)."""
+    res = resolve_entities([EntityView("a", a, typ), EntityView("b", b, typ)])
+    assert res.clusters == [], res.clusters
+
+
+@pytest.mark.parametrize(("a", "b", "typ"), [
+    ("University of Cambridge", "Cambridge University", ORG),
+    ("Coordinated Universal Time", "Universal Coordinated Time", ORG),
+    ("Spanish Civil War", "Spanish Civil War of the", "Event"),
+    ("Anatole de Grunwald", "Anatole Grunwald", P),
+    ("Nippon Television Network", "Nippon Television Network and", ORG),
+    ("The Silmarillion", "Silmarillion", "Work"),
+])
+def test_same_words_rule_still_merges_reordered_and_truncated_names(a, b, typ):
+    res = resolve_entities([EntityView("a", a, typ), EntityView("b", b, typ)])
+    assert [sorted(c.members) for c in res.clusters] == [["a", "b"]], (res.rejected, res.candidates)
