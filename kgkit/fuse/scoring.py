@@ -14,8 +14,9 @@ rule           when                                                             
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
-Acronyms and initials only *propose*: an ``acronym`` pair, and a ``partial`` pair whose short form
-uses initials ("M. Curie") without a shared fact to back it, is never merged on its score alone
+Acronyms and initials only *propose*: an ``acronym`` pair, a ``partial`` pair whose short form
+uses initials ("M. Curie") without a shared fact to back it, and one whose short form is a single
+word also used in documents without the full name ("Carey"), is never merged on its score alone
 (see :data:`REVIEW_ONLY_RULES` and :func:`needs_review`); it becomes a candidate for review. A
 shared alias counts as an ``exact`` match only when it is a full name (two or more tokens) or the
 primary name of one of the two: a bare surname that two people were both called ("Tesla") is not.
@@ -64,6 +65,7 @@ class EntityView:
     facts: set[tuple[str, str, str]] = field(default_factory=set)  # (direction, predicate, other id)
     functional: dict[str, set[str]] = field(default_factory=dict)  # predicate -> object names
     support: int = 0  # evidence count, used to pick the canonical member
+    documents: frozenset[str] = frozenset()  # documents its evidence comes from (empty: unknown)
 
     def keys(self) -> set[str]:
         """Match keys of the name and aliases that are long enough to identify (3+ letters or digits)."""
@@ -257,6 +259,19 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
     return initials_compatible(short, long_)
 
 
+def _bare_name_elsewhere(a: EntityView, b: EntityView) -> bool:
+    """A one-word name ("Carey") occurs in a document without the full name ("Harry Carey").
+
+    A bare surname is resolved inside its document; across documents it names whoever that
+    document is about (Mariah Carey in one, Harry Carey in another), so a fact shared in one
+    document does not make every "Carey" Harry Carey.
+    """
+    short, long_ = sorted((a, b), key=lambda v: len(tokens(v.name)))
+    if len(tokens(short.name)) != 1 or not short.documents or not long_.documents:
+        return False
+    return not short.documents <= long_.documents
+
+
 def _same_words(a: EntityView, b: EntityView, params: ScoringParams) -> bool:
     """The ``token_set`` rule: the same content words, each as often, perhaps in another order.
 
@@ -332,6 +347,8 @@ def score_pair(
     if a.type in params.person_types and _partial_name(a, b):
         signals["partial"] = 1.0
         signals["initials"] = float(any(len(t) == 1 for t in (*tokens(a.name), *tokens(b.name))))
+        if _bare_name_elsewhere(a, b):
+            signals["bare_name_elsewhere"] = 1.0
         return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
     if a.type in params.org_types:
         na, nb = match_key(a.name), match_key(b.name)
@@ -354,6 +371,8 @@ def needs_review(ps: PairScore) -> str | None:
         return "a name matches a company name only without its legal form, with no shared fact: proposed for review"
     if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
         return "a one-word person name matched without a shared fact or neighbour: proposed for review"
+    if ps.rule.startswith("partial") and ps.signals.get("bare_name_elsewhere"):
+        return "a one-word name also used in documents where the full name does not occur: proposed for review"
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
         return "initials match without a shared fact: proposed for review"
     return None
