@@ -29,6 +29,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -120,8 +121,20 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--before-max-facts", type=int, default=10_000,
                     help="measure the old (replay) open time only up to this size; it grows ~13 s/MB of AOF")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="a folder holding an earlier kgkit package (e.g. `git archive REV kgkit | tar -x -C DIR`): "
+                         "open each store with it and with this checkout in turn, each in a fresh process")
+    ap.add_argument("--baseline-note", default="an earlier commit", help="how the baseline was made, for the results")
+    ap.add_argument("--open-once", nargs=2, metavar=("DATA_DIR", "ENTITY_ID"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.open_once:  # a child of --baseline: one open, seconds on stdout
+        import falkordb  # noqa: F401  (imported by open(): not part of what is timed)
+        import redis  # noqa: F401
+
+        print(open_time(Path(args.open_once[0]), args.open_once[1], compact_on_close=True)[0])
+        return
     rows = []
+    paired: list[tuple[int, list[float], list[float]]] = []
     with tempfile.TemporaryDirectory(prefix="kgkit-store-open-") as tmp:
         for n in args.sizes:
             data, old = Path(tmp) / f"s{n}", Path(tmp) / f"s{n}-old"
@@ -140,20 +153,38 @@ def main() -> None:
             loads = [r[2] for r in runs if r[2] is not None]
             rows.append((n, build_s, aof_bytes, before, statistics.median(after), base,
                          statistics.median(r[1] for r in runs), after, statistics.median(loads) if loads else None))
-    write_results(rows, args)
+            if args.baseline is not None:
+                paired.append((n, *compare(args.baseline, data, probe, args.repeat)))
+                print(f"  fresh processes, baseline vs this: {paired[-1][1]} vs {paired[-1][2]} s", flush=True)
+    write_results(rows, args, paired)
+
+
+def compare(baseline: Path, data: Path, probe: str, repeat: int) -> tuple[list[float], list[float]]:
+    """Open times of ``data`` with the ``baseline`` kgkit and with this one, alternating, each in a fresh process."""
+    def once(pythonpath: Path) -> float:
+        out = subprocess.run([sys.executable, __file__, "--open-once", str(data), probe], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(pythonpath)}, check=True).stdout
+        return float(out.split()[-1])
+
+    old: list[float] = []
+    new: list[float] = []
+    for _ in range(repeat):
+        old.append(once(baseline.resolve()))
+        new.append(once(Path(__file__).resolve().parents[1]))
+    return old, new
 
 
 Row = tuple[int, float, int, float | None, float, int, float, list[float], float | None]
 
 
-def write_results(rows: list[Row], args: argparse.Namespace) -> None:
+def write_results(rows: list[Row], args: argparse.Namespace, paired: list[tuple[int, list[float], list[float]]]) -> None:
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()[1]
     lines = [
         "# Embedded store: open time by size",
         "",
         f"Command: `PYTHONPATH=$PWD nice -n 5 python benchmarks/store_open.py --sizes {' '.join(map(str, args.sizes))}"
-        f" --repeat {args.repeat}`  ",
+        f" --repeat {args.repeat}{' --baseline DIR' if args.baseline else ''}`  ",
         f"Machine: 2-core x86-64 VM, 24 GiB ({cpu} CPUs visible, shared with other jobs: load average {load:.1f} at "
         f"the end); Python {platform.python_version()}. "
         f"Date: {date.today().isoformat()}.",
@@ -185,6 +216,23 @@ def write_results(rows: list[Row], args: argparse.Namespace) -> None:
             f"open: {'met' if ratio <= 2 else 'NOT met'} (loading decodes every node and edge, so past the fixed "
             "start-up cost open time grows with the graph).",
         ]
+    if paired:
+        med = {n: (statistics.median(o), statistics.median(c)) for n, o, c in paired}
+        lines += [
+            "",
+            f"Same stores, opened alternately by the baseline kgkit (`--baseline`: {args.baseline_note}) and by this",
+            "checkout, each open in a fresh process (same load on the machine for both; medians):",
+            "",
+            "| facts | baseline (runs) | this checkout (runs) |",
+            "|---:|---:|---:|",
+        ]
+        for n, o, c in paired:
+            lines.append(f"| {n:,} | {med[n][0]:.2f} s ({', '.join(f'{x:.2f}' for x in o)}) | "
+                         f"{med[n][1]:.2f} s ({', '.join(f'{x:.2f}' for x in c)}) |")
+        if len(paired) >= 2:
+            (a, _, _), (b, _, _) = paired[0], paired[-1]
+            lines += ["", f"Ratio {b:,} vs {a:,} facts: baseline {med[b][0] / med[a][0]:.2f}x, this checkout "
+                          f"{med[b][1] / med[a][1]:.2f}x."]
     RESULTS.write_text("\n".join(lines) + "\n")
     print(RESULTS.read_text())
 
