@@ -250,7 +250,8 @@ def fuse(out: Path, sample: int, seed: int = 11) -> dict:
     return summary
 
 
-def score(labels: Path, out: Path, report: Path | None = None, note: str | None = None) -> dict:
+def score(labels: Path, out: Path, report: Path | None = None, note: str | None = None,
+          title: str = "Real-folder fusion check (issue 17 item 8)") -> dict:
     """Merge precision of a labelled sample; with ``report``, also write the results page."""
     with open(labels, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
@@ -263,7 +264,7 @@ def score(labels: Path, out: Path, report: Path | None = None, note: str | None 
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8")) if (out / "summary.json").exists() else {}
         docs = Counter(p.relative_to(out / "docs").parts[0] for p in (out / "docs").rglob("*") if p.is_file())
         lines = [
-            "# Real-folder fusion check (issue 17 item 8)", "",
+            f"# {title}", "",
             "Commands: `python benchmarks/fusion_real.py corpus|ingest|fuse --out DIR` then hand labelling of "
             f"`DIR/sample.tsv` into `{labels.resolve().relative_to(REPO)}`, then `python benchmarks/fusion_real.py score --out DIR "
             f"--report {report.resolve().relative_to(REPO) if report.resolve().is_relative_to(REPO) else report}`.",
@@ -307,6 +308,7 @@ def main() -> None:
     ap.add_argument("--labels", type=Path, default=REPO / "benchmarks" / "results" / "fusion_real_labels.tsv")
     ap.add_argument("--report", type=Path, default=None, help="write the results page here (score step)")
     ap.add_argument("--note", default=None, help="score step: the paragraph on how independent the corpus is")
+    ap.add_argument("--title", default="Real-folder fusion check (issue 17 item 8)", help="score step: the page title")
     ap.add_argument("--disjoint-from", type=Path, action="append", default=[],
                     help="corpus step: share no document with this earlier --out (repeat for several)")
     ap.add_argument("--seed", type=int, default=None, help="corpus step: sampling seed (default 7, or 8 with --disjoint-from)")
@@ -338,7 +340,7 @@ def main() -> None:
         with _Server(a.out):
             print("fuse:", json.dumps(fuse(a.out, a.sample), default=str), flush=True)
     if a.step == "score":
-        print("score:", json.dumps(score(a.labels, a.out, a.report, a.note)))
+        print("score:", json.dumps(score(a.labels, a.out, a.report, a.note, a.title)))
 
 
 if __name__ == "__main__":
