@@ -4,7 +4,7 @@ Durability and open time:
     The server runs with the append-only file on and ``fsync`` after every write, so an
     acknowledged write survives ``kill -9``. The AOF is Redis' multi-part kind with an RDB
     preamble: a binary snapshot (the *base*) plus the commands written since (the *incr* part).
-    Loading a snapshot is fast (100k facts, 23 MB: 0.8-2.5 s to open here); replaying the same
+    Loading a snapshot is fast (100k facts, 23 MB: 0.3-0.9 s to open here); replaying the same
     writes as commands is not (10k facts, 7 MB: 71-93 s; see benchmarks/results/store_open.md). So
     the server rewrites the AOF into a fresh snapshot by itself once the incr part grows past 10% of
     the base (``auto-aof-rewrite-*``), kgkit rewrites it when it closes a store whose incr part is
