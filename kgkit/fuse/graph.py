@@ -78,6 +78,8 @@ def build_views(snap: GraphSnapshot, ontology: Ontology) -> list[EntityView]:
         o.neighbours.add(s.id)
         s.facts.add(("out", f.predicate, o.id))
         o.facts.add(("in", f.predicate, s.id))
+        s.fact_documents[("out", f.predicate, o.id)] = s.fact_documents.get(("out", f.predicate, o.id), frozenset()) | docs
+        o.fact_documents[("in", f.predicate, s.id)] = o.fact_documents.get(("in", f.predicate, s.id), frozenset()) | docs
         if f.predicate in functional:
             s.functional.setdefault(f.predicate, set()).add(o.name)
     return sorted(views.values(), key=lambda v: v.id)

@@ -66,6 +66,7 @@ class EntityView:
     functional: dict[str, set[str]] = field(default_factory=dict)  # predicate -> object names
     support: int = 0  # evidence count, used to pick the canonical member
     documents: frozenset[str] = frozenset()  # documents its evidence comes from (empty: unknown)
+    fact_documents: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)  # fact -> its documents
 
     def keys(self) -> set[str]:
         """Match keys of the name and aliases that are long enough to identify (3+ letters or digits)."""
@@ -260,16 +261,23 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
 
 
 def _bare_name_elsewhere(a: EntityView, b: EntityView) -> bool:
-    """A one-word name ("Carey") occurs in a document without the full name ("Harry Carey").
+    """A one-word name ("Carey") occurs in a document that neither names the full name ("Harry
+    Carey") nor states a fact the two share.
 
-    A bare surname is resolved inside its document; across documents it names whoever that
-    document is about (Mariah Carey in one, Harry Carey in another), so a fact shared in one
-    document does not make every "Carey" Harry Carey.
+    A bare surname names whoever its document is about (Mariah Carey in one, Harry Carey in
+    another), so a fact shared in one document does not make every "Carey" Harry Carey; each of
+    its documents has to back the match ("Einstein was born in Ulm" does, for Albert Einstein).
     """
     short, long_ = sorted((a, b), key=lambda v: len(tokens(v.name)))
     if len(tokens(short.name)) != 1 or not short.documents or not long_.documents:
         return False
-    return not short.documents <= long_.documents
+    agreeing = {p for p in short.functional.keys() & long_.functional.keys()
+                if values_compatible(short.functional[p], long_.functional[p])}  # "1867" ~ "7 November 1867"
+    backed = set(long_.documents)
+    for fact, docs in short.fact_documents.items():
+        if fact in long_.facts or (fact[0] == "out" and fact[1] in agreeing):
+            backed |= docs
+    return not short.documents <= backed
 
 
 def _same_words(a: EntityView, b: EntityView, params: ScoringParams) -> bool:

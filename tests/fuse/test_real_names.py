@@ -174,14 +174,20 @@ def test_same_words_rule_still_merges_reordered_and_truncated_names(a, b, typ):
 def test_bare_surname_used_in_other_documents_is_only_proposed():
     """'Carey' named Harry Carey in a film document and Mariah Carey in four music documents: a fact
     shared in the film document must not make every 'Carey' Harry Carey."""
-    fact = {("out", "bornIn", "y1878")}
-    harry = EntityView("a", "Harry Carey", P, facts=fact, neighbours={"y1878"}, documents=frozenset({"film.txt"}))
-    carey = EntityView("b", "Carey", P, facts=fact, neighbours={"y1878"},
-                       documents=frozenset({"film.txt", "music-1.txt", "music-2.txt"}))
+    born = ("out", "bornIn", "y1878")
+    harry = EntityView("a", "Harry Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"film.txt"}),
+                       fact_documents={born: frozenset({"film.txt"})})
+    carey = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"},
+                       documents=frozenset({"film.txt", "music-1.txt", "music-2.txt"}),
+                       fact_documents={born: frozenset({"film.txt"})})
     res = resolve_entities([harry, carey])
     assert res.clusters == [] and "one-word name" in res.candidates[0][1]
-    only_there = EntityView("b", "Carey", P, facts=fact, neighbours={"y1878"}, documents=frozenset({"film.txt"}))
+    only_there = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"film.txt"}))
     assert [sorted(c.members) for c in resolve_entities([harry, only_there]).clusters] == [["a", "b"]]
+    # A document that states the shared fact itself backs the match ("Einstein was born in Ulm").
+    elsewhere = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"bio.txt"}),
+                           fact_documents={born: frozenset({"bio.txt"})})
+    assert [sorted(c.members) for c in resolve_entities([harry, elsewhere]).clusters] == [["a", "b"]]
 
 
 def test_views_know_the_documents_of_their_evidence(store, ontology):
@@ -191,3 +197,4 @@ def test_views_know_the_documents_of_their_evidence(store, ontology):
                          triple(("Carey", P), "bornIn", ("Brooklyn", PL), "music.md")])
     views = {v.name: v for v in build_views(load_snapshot(store), ontology)}
     assert views["Harry Carey"].documents == {"film.md"} and views["Carey"].documents == {"music.md"}
+    assert set(views["Carey"].fact_documents.values()) == {frozenset({"music.md"})}
