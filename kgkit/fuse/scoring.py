@@ -16,7 +16,8 @@ rule           when                                                             
 
 Acronyms and initials only *propose*: an ``acronym`` pair, a ``partial`` pair whose short form
 uses initials ("M. Curie") without a shared fact to back it, and one whose short form is a single
-word also used in documents without the full name ("Carey"), is never merged on its score alone
+word found in a document that neither names the full name nor states a shared fact ("Carey": Harry
+Carey in one document, Mariah Carey in others), is never merged on its score alone
 (see :data:`REVIEW_ONLY_RULES` and :func:`needs_review`); it becomes a candidate for review. A
 shared alias counts as an ``exact`` match only when it is a full name (two or more tokens) or the
 primary name of one of the two: a bare surname that two people were both called ("Tesla") is not.
@@ -380,7 +381,8 @@ def needs_review(ps: PairScore) -> str | None:
     if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
         return "a one-word person name matched without a shared fact or neighbour: proposed for review"
     if ps.rule.startswith("partial") and ps.signals.get("bare_name_elsewhere"):
-        return "a one-word name also used in documents where the full name does not occur: proposed for review"
+        return ("a one-word name also used in documents that neither name the full name nor state a shared fact: "
+                "proposed for review")
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
         return "initials match without a shared fact: proposed for review"
     return None
