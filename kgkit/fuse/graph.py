@@ -63,18 +63,25 @@ def build_views(snap: GraphSnapshot, ontology: Ontology) -> list[EntityView]:
         views[e.id] = EntityView(
             id=e.id, name=e.name, type=e.type, aliases=tuple(a for a in e.aliases if a),
             merged_ids=frozenset(merged), support=len(snap.evidence.get(e.id, ())),
+            documents=frozenset(ev.document_id for ev in snap.evidence.get(e.id, ())),
         )
     for f in snap.facts.values():
         s, o = views.get(f.subject_id), views.get(f.object_id)
         if s is None or o is None:
             continue
-        n_ev = len(snap.evidence.get(f.id, ()))
+        fact_evidence = snap.evidence.get(f.id, ())
+        n_ev = len(fact_evidence)
         s.support += n_ev
         o.support += n_ev
+        docs = frozenset(ev.document_id for ev in fact_evidence)
+        s.documents |= docs
+        o.documents |= docs
         s.neighbours.add(o.id)
         o.neighbours.add(s.id)
         s.facts.add(("out", f.predicate, o.id))
         o.facts.add(("in", f.predicate, s.id))
+        s.fact_documents[("out", f.predicate, o.id)] = s.fact_documents.get(("out", f.predicate, o.id), frozenset()) | docs
+        o.fact_documents[("in", f.predicate, s.id)] = o.fact_documents.get(("in", f.predicate, s.id), frozenset()) | docs
         if f.predicate in functional:
             s.functional.setdefault(f.predicate, set()).add(o.name)
     return sorted(views.values(), key=lambda v: v.id)

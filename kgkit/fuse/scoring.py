@@ -6,15 +6,18 @@ A pair of entities gets *signals* (each in [0, 1]) and a score from the first ru
 rule           when                                                                score
 =============  ==================================================================  =======
 ``exact``      same match key, a shared alias, or one was merged into the other    1.0
-``token_set``  the same words in another order ("University of Cambridge")         0.95
+``token_set``  the same words in another order ("University of Cambridge"), each    0.95
+               as often; not for titles (``title_types``)
 ``partial``    person names where one is an initials-compatible sub-sequence of    0.8 +
                the other ("Curie" / "M. Curie" / "Marie Curie")                    0.2 ctx
 ``acronym``    one name is the acronym of the other ("IBM")                        0.8 + 0.2 ctx
 ``weighted``   otherwise: string, embedding and context similarity, weighted       0..1
 =============  ==================================================================  =======
 
-Acronyms and initials only *propose*: an ``acronym`` pair, and a ``partial`` pair whose short form
-uses initials ("M. Curie") without a shared fact to back it, is never merged on its score alone
+Acronyms and initials only *propose*: an ``acronym`` pair, a ``partial`` pair whose short form
+uses initials ("M. Curie") without a shared fact to back it, and one whose short form is a single
+word found in a document that neither names the full name nor states a shared fact ("Carey": Harry
+Carey in one document, Mariah Carey in others), is never merged on its score alone
 (see :data:`REVIEW_ONLY_RULES` and :func:`needs_review`); it becomes a candidate for review. A
 shared alias counts as an ``exact`` match only when it is a full name (two or more tokens) or the
 primary name of one of the two: a bare surname that two people were both called ("Tesla") is not.
@@ -31,6 +34,7 @@ direct merge, and no two such names in one cluster): each name has a token the o
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -62,6 +66,8 @@ class EntityView:
     facts: set[tuple[str, str, str]] = field(default_factory=set)  # (direction, predicate, other id)
     functional: dict[str, set[str]] = field(default_factory=dict)  # predicate -> object names
     support: int = 0  # evidence count, used to pick the canonical member
+    documents: frozenset[str] = frozenset()  # documents its evidence comes from (empty: unknown)
+    fact_documents: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)  # fact -> its documents
 
     def keys(self) -> set[str]:
         """Match keys of the name and aliases that are long enough to identify (3+ letters or digits)."""
@@ -110,6 +116,7 @@ class ScoringParams:
             embedding is available).
         person_types: entity types whose names follow given-name/surname conventions.
         org_types: entity types for which the acronym rule applies ("IBM", "NYC").
+        title_types: entity types whose names are titles: reordered words name another work.
     """
 
     merge_threshold: float = 0.85
@@ -120,6 +127,7 @@ class ScoringParams:
     w_context: float = 0.4
     person_types: tuple[str, ...] = ("Person",)
     org_types: tuple[str, ...] = ("Organization", "Place")
+    title_types: tuple[str, ...] = ("Work",)
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,45 @@ def _partial_name(a: EntityView, b: EntityView) -> bool:
     return initials_compatible(short, long_)
 
 
+def _bare_name_elsewhere(a: EntityView, b: EntityView) -> bool:
+    """A one-word name ("Carey") occurs in a document that neither names the full name ("Harry
+    Carey") nor states a fact the two share.
+
+    A bare surname names whoever its document is about (Mariah Carey in one, Harry Carey in
+    another), so a fact shared in one document does not make every "Carey" Harry Carey; each of
+    its documents has to back the match ("Einstein was born in Ulm" does, for Albert Einstein).
+    """
+    short, long_ = sorted((a, b), key=lambda v: len(tokens(v.name)))
+    if len(tokens(short.name)) != 1 or not short.documents or not long_.documents:
+        return False
+    agreeing = {p for p in short.functional.keys() & long_.functional.keys()
+                if values_compatible(short.functional[p], long_.functional[p])}  # "1867" ~ "7 November 1867"
+    backed = set(long_.documents)
+    for fact, docs in short.fact_documents.items():
+        if fact in long_.facts or (fact[0] == "out" and fact[1] in agreeing):
+            backed |= docs
+    return not short.documents <= backed
+
+
+def _same_words(a: EntityView, b: EntityView, params: ScoringParams) -> bool:
+    """The ``token_set`` rule: the same content words, each as often, perhaps in another order.
+
+    Not when a word repeats in one name only ("in_addr addr", "SERVICE_DIRECTORY_SERVICE" vs
+    "Service Directory"), when each name has a small word the other lacks ("po/da.po" vs
+    "po/de.po"), or when a title's words come in another order ("The Frog Princess" vs "The Princess
+    and the Frog": a title is its words in order).
+    """
+    ta, tb = tokens(a.name), tokens(b.name)
+    ca, cb = [t for t in ta if t not in STOPWORDS], [t for t in tb if t not in STOPWORDS]
+    if len({t for t in ca if len(t) > 1}) < 2 or Counter(ca) != Counter(cb):
+        return False
+    if (set(ta) - set(tb)) and (set(tb) - set(ta)):  # only small words can differ here ("da" / "de")
+        return False
+    if (a.type in params.title_types or b.type in params.title_types) and ca != cb:
+        return False
+    return True
+
+
 def agreeing_functional(a: EntityView, b: EntityView) -> int:
     """Functional relations on which both have compatible values (same birth year, say)."""
     return sum(1 for p in a.functional.keys() & b.functional.keys() if values_compatible(a.functional[p], b.functional[p]))
@@ -302,14 +349,15 @@ def score_pair(
                 and all(len(k.split()) == 1 for k in shared)):
             signals["one_word_person"] = 1.0  # "Simon" ~ "Simón": a one-word name says little about who
         return PairScore(a.id, b.id, 1.0, "exact", signals)
-    ca = {t for t in tokens(a.name) if t not in STOPWORDS}
-    if len([t for t in ca if len(t) > 1]) >= 2 and ca == {t for t in tokens(b.name) if t not in STOPWORDS}:
+    if _same_words(a, b, params):
         # Same words in another order: "Cambridge University" / "University of Cambridge".
         signals["token_set"] = 1.0
         return PairScore(a.id, b.id, 0.95, "token_set", signals)
     if a.type in params.person_types and _partial_name(a, b):
         signals["partial"] = 1.0
         signals["initials"] = float(any(len(t) == 1 for t in (*tokens(a.name), *tokens(b.name))))
+        if _bare_name_elsewhere(a, b):
+            signals["bare_name_elsewhere"] = 1.0
         return PairScore(a.id, b.id, round(0.8 + 0.2 * signals["context"], 4), "partial", signals)
     if a.type in params.org_types:
         na, nb = match_key(a.name), match_key(b.name)
@@ -332,6 +380,9 @@ def needs_review(ps: PairScore) -> str | None:
         return "a name matches a company name only without its legal form, with no shared fact: proposed for review"
     if ps.rule == "exact" and ps.signals.get("one_word_person") and ps.signals.get("context", 0.0) < 0.25:
         return "a one-word person name matched without a shared fact or neighbour: proposed for review"
+    if ps.rule.startswith("partial") and ps.signals.get("bare_name_elsewhere"):
+        return ("a one-word name also used in documents that neither name the full name nor state a shared fact: "
+                "proposed for review")
     if ps.rule.startswith("partial") and ps.signals.get("initials") and ps.signals.get("context", 0.0) < 0.5:
         return "initials match without a shared fact: proposed for review"
     return None

@@ -4,7 +4,7 @@ Durability and open time:
     The server runs with the append-only file on and ``fsync`` after every write, so an
     acknowledged write survives ``kill -9``. The AOF is Redis' multi-part kind with an RDB
     preamble: a binary snapshot (the *base*) plus the commands written since (the *incr* part).
-    Loading a snapshot is fast (100k facts, 23 MB: 0.8-2.5 s to open here); replaying the same
+    Loading a snapshot is fast (100k facts, 23 MB: 0.3-0.9 s to open here); replaying the same
     writes as commands is not (10k facts, 7 MB: 71-93 s; see benchmarks/results/store_open.md). So
     the server rewrites the AOF into a fresh snapshot by itself once the incr part grows past 10% of
     the base (``auto-aof-rewrite-*``), kgkit rewrites it when it closes a store whose incr part is
@@ -68,6 +68,14 @@ AUTO_REWRITE_PERCENTAGE = 10
 #: ready run on scans: 1.6 MB of writes over a 100k-fact snapshot took 202 s instead of 2.5 s. So it
 #: is only used when (almost) nothing is left to replay, i.e. after a clean close.
 _DELAY_INDEXING_MAX_REPLAY = 64 << 10
+#: OpenMP threads of FalkorDB's matrix library (module arg ``OMP_THREAD_COUNT``). When loading ends,
+#: FalkorDB syncs its matrices and computes their transposes in OpenMP parallel regions; with one
+#: thread per core (the default) on a machine whose cores are busy, the threads wait on each other:
+#: that step took 0.6-0.9 s for a 100k-fact store here (7 ms for 10k facts), and 0.04-0.1 s with one
+#: thread. kgkit's queries are small lookups and traversals, which gain nothing from those threads.
+DEFAULT_OMP_THREADS = 1
+#: seconds between two probes of a starting server, in its first 2 s and afterwards.
+_POLL_FAST, _POLL_SLOW = 0.01, 0.25
 _PR_SET_PDEATHSIG = 1
 _DETACHED = "detached"
 
@@ -120,6 +128,7 @@ class EmbeddedFalkorServer:
         watch_owner: make the server exit when the process that started it dies. ``False``
             leaves it running for other processes (``keep_running``); such a server is never
             adopted and stopped by a later run.
+        omp_threads: OpenMP threads of the server's matrix library (see ``DEFAULT_OMP_THREADS``).
     """
 
     def __init__(
@@ -130,8 +139,10 @@ class EmbeddedFalkorServer:
         query_mem_capacity: int = DEFAULT_QUERY_MEM_CAPACITY,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
         watch_owner: bool = True,
+        omp_threads: int = DEFAULT_OMP_THREADS,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.omp_threads = omp_threads
         self.start_timeout = start_timeout if start_timeout is not None else start_timeout_from_env()
         self.query_mem_capacity = query_mem_capacity
         self.compact_min_bytes = compact_min_bytes
@@ -226,6 +237,7 @@ class EmbeddedFalkorServer:
             "--auto-aof-rewrite-min-size", "256kb", "--save", "", "--daemonize", "no",
             "--pidfile", str(self.pid_file), "--logfile", str(self.log_file),
             "--loadmodule", module, "QUERY_MEM_CAPACITY", str(self.query_mem_capacity),
+            "OMP_THREAD_COUNT", str(self.omp_threads),
             "DELAY_INDEXING", "yes" if self.incr_bytes() <= _DELAY_INDEXING_MAX_REPLAY else "no",
         ]
         preexec = _die_with_parent(os.getpid()) if self.watch_owner else None
@@ -268,7 +280,8 @@ class EmbeddedFalkorServer:
                 print(f"kgkit: the graph store is loading {self.data_dir} ({self._loading_progress()})",
                       file=sys.stderr, flush=True)
                 next_report = time.monotonic() + 5.0
-            time.sleep(0.05 if time.monotonic() - started < 2 else 0.25)
+            # a probe costs the server one PING: poll often while a small store loads
+            time.sleep(_POLL_FAST if time.monotonic() - started < 2 else _POLL_SLOW)
         what = f"was still loading its data ({self._loading_progress()})" if state == "loading" else "did not answer"
         if self._proc is not None:
             self._proc.kill()

@@ -144,3 +144,57 @@ def test_bare_name_vs_company_name_needs_a_shared_fact():
 def test_meaningful_symbols_keep_names_apart(a, b):
     res = resolve_entities([EntityView("a", a, "Work"), EntityView("b", b, "Work")])
     assert res.clusters == [] and res.candidates == []
+
+
+@pytest.mark.parametrize(("a", "b", "typ"), [
+    ("in_addr", "in_addr addr", ORG),  # a struct and a variable of that type (man3/inet_aton)
+    ("Service Directory", "SERVICE_DIRECTORY_SERVICE", ORG),  # a product and a placeholder for one of its services
+    ("doc/po4a/po/da.po", "doc/po4a/po/de.po", ORG),  # the Danish and the German translation file
+    ("Frog Princess", "Princess and the Frog", "Work"),  # a novel and the film loosely based on it
+])
+def test_same_words_rule_needs_each_word_as_often_and_titles_in_order(a, b, typ):
+    """Wrong `token_set` merges of the third real corpus (benchmarks/results/fusion_real_third.md)."""
+    res = resolve_entities([EntityView("a", a, typ), EntityView("b", b, typ)])
+    assert res.clusters == [], res.clusters
+
+
+@pytest.mark.parametrize(("a", "b", "typ"), [
+    ("University of Cambridge", "Cambridge University", ORG),
+    ("Coordinated Universal Time", "Universal Coordinated Time", ORG),
+    ("Spanish Civil War", "Spanish Civil War of the", "Event"),
+    ("Anatole de Grunwald", "Anatole Grunwald", P),
+    ("Nippon Television Network", "Nippon Television Network and", ORG),
+    ("The Silmarillion", "Silmarillion", "Work"),
+])
+def test_same_words_rule_still_merges_reordered_and_truncated_names(a, b, typ):
+    res = resolve_entities([EntityView("a", a, typ), EntityView("b", b, typ)])
+    assert [sorted(c.members) for c in res.clusters] == [["a", "b"]], (res.rejected, res.candidates)
+
+
+def test_bare_surname_used_in_other_documents_is_only_proposed():
+    """'Carey' named Harry Carey in a film document and Mariah Carey in four music documents: a fact
+    shared in the film document must not make every 'Carey' Harry Carey."""
+    born = ("out", "bornIn", "y1878")
+    harry = EntityView("a", "Harry Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"film.txt"}),
+                       fact_documents={born: frozenset({"film.txt"})})
+    carey = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"},
+                       documents=frozenset({"film.txt", "music-1.txt", "music-2.txt"}),
+                       fact_documents={born: frozenset({"film.txt"})})
+    res = resolve_entities([harry, carey])
+    assert res.clusters == [] and "one-word name" in res.candidates[0][1]
+    only_there = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"film.txt"}))
+    assert [sorted(c.members) for c in resolve_entities([harry, only_there]).clusters] == [["a", "b"]]
+    # A document that states the shared fact itself backs the match ("Einstein was born in Ulm").
+    elsewhere = EntityView("b", "Carey", P, facts={born}, neighbours={"y1878"}, documents=frozenset({"bio.txt"}),
+                           fact_documents={born: frozenset({"bio.txt"})})
+    assert [sorted(c.members) for c in resolve_entities([harry, elsewhere]).clusters] == [["a", "b"]]
+
+
+def test_views_know_the_documents_of_their_evidence(store, ontology):
+    from kgkit.fuse.graph import build_views, load_snapshot
+
+    store.write_triples([triple(("Harry Carey", P), "bornIn", ("Brooklyn", PL), "film.md"),
+                         triple(("Carey", P), "bornIn", ("Brooklyn", PL), "music.md")])
+    views = {v.name: v for v in build_views(load_snapshot(store), ontology)}
+    assert views["Harry Carey"].documents == {"film.md"} and views["Carey"].documents == {"music.md"}
+    assert set(views["Carey"].fact_documents.values()) == {frozenset({"music.md"})}

@@ -180,3 +180,44 @@ def test_writes_left_to_replay_after_a_crash_replay_with_indexes(tmp_path: Path)
         assert again._db.connection.execute_command("GRAPH.CONFIG", "GET", "DELAY_INDEXING")[1] in (0, False)
         assert again.stats().facts == 18000
     assert elapsed < 20, f"replaying 3,000 facts over a 15,000-fact snapshot took {elapsed:.0f}s"
+
+
+def test_reopen_runs_no_schema_statement_and_keeps_the_schema(tmp_path: Path) -> None:
+    """Opening a store that has its indexes and constraints only lists them (read-only): no
+    CREATE INDEX / GRAPH.CONSTRAINT CREATE, which would wait for the indexes rebuilt after loading."""
+    data = tmp_path / "db"
+    with FalkorDBStore(data_dir=data) as store:
+        store.write_triples(triples(50))
+        first = store.server._client().info("commandstats")
+        assert first.get("cmdstat_graph.CONSTRAINT", {}).get("calls", 0) == 3  # created on the first open
+    with FalkorDBStore(data_dir=data) as store:
+        stats = store.server._client().info("commandstats")
+        assert "cmdstat_graph.CONSTRAINT" not in stats
+        assert "cmdstat_graph.QUERY" not in stats  # only GRAPH.RO_QUERY listings
+        assert stats["cmdstat_graph.RO_QUERY"]["calls"] == 2
+        indexed = {(r["label"], p) for r in store.query("CALL db.indexes()") for p in r["properties"]}
+        assert {("Entity", "id"), ("Entity", "norm"), ("Evidence", "target"), ("Document", "id")} <= indexed
+        constraints = {r["label"] for r in store.query("CALL db.constraints()") if r["type"] == "UNIQUE"}
+        assert constraints == {"Entity", "Document", "Evidence"}
+        assert store.stats().facts == 50
+
+
+def test_schema_missing_on_an_existing_graph_is_created(tmp_path: Path) -> None:
+    """A graph written without kgkit's schema (or an older one) gets the missing parts on open."""
+    data = tmp_path / "db"
+    with FalkorDBStore(data_dir=data) as store:
+        store.query("CREATE (:Other {x: 1})", write=True)
+        store.query("DROP INDEX ON :Entity(norm)", write=True)
+        store._db.connection.execute_command("GRAPH.CONSTRAINT", "DROP", "kgkit", "UNIQUE", "NODE", "Document",
+                                             "PROPERTIES", 1, "id")
+        assert wait_until(lambda: "Document" not in {r["label"] for r in store.query("CALL db.constraints()")})
+    with FalkorDBStore(data_dir=data) as store:
+        indexed = {(r["label"], p) for r in store.query("CALL db.indexes()") for p in r["properties"]}
+        assert ("Entity", "norm") in indexed
+        assert "Document" in {r["label"] for r in store.query("CALL db.constraints()")}
+
+
+def test_server_runs_with_one_openmp_thread(tmp_path: Path) -> None:
+    """One OpenMP thread: the matrix sync after loading does not stall on a busy machine."""
+    with FalkorDBStore(data_dir=tmp_path / "db") as store:
+        assert store._db.connection.execute_command("GRAPH.CONFIG", "GET", "OMP_THREAD_COUNT")[1] == 1
