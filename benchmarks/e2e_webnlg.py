@@ -124,7 +124,7 @@ def docs_per_second(extractor: object, docs: Path, passes: int = 3) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--out", default=str(HERE / "results" / "e2e.md"))
     ap.add_argument("--gazetteer-folds", type=int, default=5)
     ap.add_argument("--extra-thresholds", default="0.1",

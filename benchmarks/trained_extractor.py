@@ -126,7 +126,7 @@ def render(results: dict, epochs: int, config: str = "{}") -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--datasets", default="dbpedia_webnlg,wikidata_tekgen")
     ap.add_argument("--train-config", default="{}", help='extra TrainConfig fields as JSON, e.g. {"word_vectors": "minilm"}')
     ap.add_argument("--train-child", default=None, help=argparse.SUPPRESS)

@@ -95,3 +95,31 @@ def test_model_with_word_vectors_saves_loads_and_scores_alike(tmp_path: Path, sp
     z = back.logits(feats).numpy() / back.temperature
     p = np.exp(z - z.max(1, keepdims=True))
     np.testing.assert_allclose(p / p.sum(1, keepdims=True), back.probabilities(feats), rtol=1e-4, atol=1e-5)
+
+
+def test_platt_scaling_recovers_a_known_miscalibration() -> None:
+    from kgkit.extract.trained.calibration import fit_platt
+    from kgkit.extract.trained.model import platt_scale
+
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.01, 0.99, 4000)
+    truth = platt_scale(conf, 0.5, 1.0)  # underconfident low, overconfident high, as the raw model is
+    correct = rng.uniform(size=conf.size) < truth
+    a, b = fit_platt(conf.tolist(), correct.tolist())
+    assert a == pytest.approx(0.5, abs=0.1) and b == pytest.approx(1.0, abs=0.15)
+    fixed = platt_scale(conf, a, b)
+    for lo in (0.0, 0.3, 0.6):
+        sel = (fixed >= lo) & (fixed < lo + 0.3)
+        assert abs(fixed[sel].mean() - correct[sel].mean()) < 0.05, "calibrated confidence matches accuracy"
+    assert fit_platt([0.5] * 10, [True, False] * 5) is None, "too few facts to fit"
+    assert fit_platt([0.2, 0.9] * 20, [True] * 40) is None, "one outcome only"
+
+
+def test_unknown_threshold_metric_is_refused_before_training() -> None:
+    from kgkit.errors import ConfigError
+    from kgkit.extract.trained import TrainConfig, train_model
+    from kgkit.extract.trained.examples import Example
+
+    with pytest.raises(ConfigError, match="facts-f3"):
+        train_model([Example("Ada was born in Paris.", (("Ada", "bornIn", "Paris"),))], load_ontology(),
+                    TrainConfig(threshold_metric="f1"))

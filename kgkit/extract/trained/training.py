@@ -47,9 +47,9 @@ __all__ = ["TrainConfig", "gold_keys", "learn_gazetteer", "load_spacy", "train_m
 class TrainConfig:
     """Settings of :func:`train_model` (the CLI options of ``kgkit extract train``)."""
 
-    epochs: int = 8
-    dim: int = 96
-    hidden: int = 128
+    epochs: int = 15
+    dim: int = 128
+    hidden: int = 256
     lr: float = 0.01
     batch_size: int = 512
     negatives_per_example: int = 30
@@ -60,7 +60,7 @@ class TrainConfig:
     threads: int | None = 1  # one thread: the 2-core machines this runs on are shared
     none_weight: float = 0.5  # loss weight of "no relation" pairs (they outnumber facts; recall matters)
     gazetteer_folds: int = 5  # features of each fifth come from a gazetteer learned on the rest
-    threshold_metric: str = "facts-f2"  # or "facts", "text2kgbench": see kgkit.extract.trained.calibration.calibrate
+    threshold_metric: str = "facts-f3"  # or "facts", "facts-f2", "text2kgbench": see kgkit.extract.trained.calibration.calibrate
     label_prior: bool = True  # the relation-name prior (kgkit.extract.trained.label_prior)
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors)
 
