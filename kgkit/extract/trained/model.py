@@ -280,18 +280,22 @@ class TrainedModel:
         Only entities the gazetteer knows have types (those of the examples they appeared in); an
         unknown mention admits every relation, so the constraint never costs a new entity its facts.
         """
-        out = np.ones((len(pairs), len(self.relations) - 1), dtype=np.float32)
+        n_rel = len(self.relations) - 1
+        if not pairs:
+            return np.ones((0, n_rel), dtype=np.float32)
+        ones = np.ones(n_rel, dtype=np.float32)
         valued = self._valued_relations()
-        for row, (i, j) in enumerate(pairs):
-            h, t = mentions[i].resolved, mentions[j].resolved
-            if h.known:
-                out[row] *= self._admits(h.canonical, "domain")
-            if t.known and not t.is_literal:
-                out[row] *= self._admits(t.canonical, "range")
+        # per mention once, then one gather per side (a chunk has hundreds of pairs, a few dozen mentions)
+        dom = np.stack([self._admits(m.resolved.canonical, "domain") if m.resolved.known else ones for m in mentions])
+        rng = np.stack([
+            (self._admits(m.resolved.canonical, "range") if m.resolved.known and not m.resolved.is_literal else ones)
             # a relation whose examples hold values (lengths, dates) takes a value, and one whose
             # examples hold names never takes a bare number ("the demonym of Turkey is 2")
-            out[row] *= valued if _is_value(t) else 1.0 - valued
-        return out
+            * (valued if _is_value(m.resolved) else 1.0 - valued)
+            for m in mentions])
+        heads = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+        tails = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+        return dom[heads] * rng[tails]
 
     def _valued_relations(self) -> np.ndarray:
         """1 for relations whose example objects are mostly numbers or dates, else 0."""
