@@ -4,7 +4,6 @@ server, which ``tests/store/conftest.py`` documents (``scripts/neo4j/start.sh``)
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -27,24 +26,8 @@ def _helpers():
 
 @pytest.fixture(scope="module")
 def neo4j_store() -> Iterator:
-    from kgkit.store.neo4j import Neo4jStore
-
-    h = _helpers()
-    uri = os.environ.get("KGKIT_TEST_NEO4J_URI") or f"bolt://127.0.0.1:{h.neo4j_test_port()}"
-    auth = h._test_auth()
-    started = False
-    if not h.neo4j_reachable(uri, auth):
-        proc = h.run_script(h.START_SCRIPT, port=h.neo4j_test_port())
-        if proc.returncode != 0 or not h.neo4j_reachable(uri, auth):
-            pytest.fail(f"Neo4j is not reachable at {uri}; run scripts/neo4j/start.sh and read its log")
-        started = True
-    store = Neo4jStore(uri, user=auth[0] if auth else None, password=auth[1] if auth else "",
-                       database=os.environ.get("KGKIT_TEST_NEO4J_DATABASE"))
-    store.open()
-    yield store
-    store.close()
-    if started and not os.environ.get("KGKIT_KEEP_NEO4J"):
-        h.run_script(h.STOP_SCRIPT, port=h.neo4j_test_port())
+    with _helpers().project_neo4j_store() as (_uri, store):
+        yield store
 
 
 def test_fuse_and_undo_on_neo4j(neo4j_store, ontology):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,31 @@ def neo4j_uri() -> Iterator[str]:
     yield uri
     if started and not os.environ.get("KGKIT_KEEP_NEO4J"):
         run_script(STOP_SCRIPT, port=neo4j_test_port())
+
+
+@contextmanager
+def project_neo4j_store() -> Iterator[tuple[str, object]]:
+    """``(uri, store)`` of the test Neo4j for test folders outside tests/store (which load this file
+    by path): started if needed, stopped afterwards unless ``KGKIT_KEEP_NEO4J``; fails, never skips."""
+    from kgkit.store.neo4j import Neo4jStore
+
+    uri = os.environ.get("KGKIT_TEST_NEO4J_URI") or f"bolt://127.0.0.1:{neo4j_test_port()}"
+    auth = _test_auth()
+    started = False
+    if not neo4j_reachable(uri, auth):
+        proc = run_script(START_SCRIPT, port=neo4j_test_port())
+        if proc.returncode != 0 or not neo4j_reachable(uri, auth):
+            pytest.fail(f"Neo4j is not reachable at {uri}; run scripts/neo4j/start.sh and read its log")
+        started = True
+    store = Neo4jStore(uri, user=auth[0] if auth else None, password=auth[1] if auth else "",
+                       database=os.environ.get("KGKIT_TEST_NEO4J_DATABASE"))
+    store.open()
+    try:
+        yield uri, store
+    finally:
+        store.close()
+        if started and not os.environ.get("KGKIT_KEEP_NEO4J"):
+            run_script(STOP_SCRIPT, port=neo4j_test_port())
 
 
 def _test_auth() -> tuple[str, str] | None:

@@ -72,22 +72,6 @@ def _store_helpers():
 @pytest.fixture(scope="module")
 def neo4j_test_store() -> Iterator[tuple[str, object]]:
     """(uri, store) of the project's test Neo4j, emptied; started like tests/store does, never skipped."""
-    from kgkit.store.neo4j import Neo4jStore
-
-    h = _store_helpers()
-    uri = os.environ.get("KGKIT_TEST_NEO4J_URI") or f"bolt://127.0.0.1:{h.neo4j_test_port()}"
-    auth = h._test_auth()
-    started = False
-    if not h.neo4j_reachable(uri, auth):
-        proc = h.run_script(h.START_SCRIPT, port=h.neo4j_test_port())
-        if proc.returncode != 0 or not h.neo4j_reachable(uri, auth):
-            pytest.fail(f"Neo4j is not reachable at {uri}; run scripts/neo4j/start.sh and read its log")
-        started = True
-    store = Neo4jStore(uri, user=auth[0] if auth else None, password=auth[1] if auth else "",
-                       database=os.environ.get("KGKIT_TEST_NEO4J_DATABASE"))
-    store.open()
-    store.clear()
-    yield uri, store
-    store.close()
-    if started and not os.environ.get("KGKIT_KEEP_NEO4J"):
-        h.run_script(h.STOP_SCRIPT, port=h.neo4j_test_port())
+    with _store_helpers().project_neo4j_store() as (uri, store):
+        store.clear()  # type: ignore[attr-defined]
+        yield uri, store
