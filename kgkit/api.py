@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +23,8 @@ from kgkit.ontology import Ontology, load_ontology
 from kgkit.pipeline import IngestReport, RetryReport, ingest_folder, retry_failed
 from kgkit.store import GraphStore, store_class
 from kgkit.types import GraphStats, stable_hash
+
+FUSION_PENDING = "fusion_pending"  # ledger state: graph written since the last finished fusion
 
 __all__ = ["KnowledgeGraph"]
 
@@ -167,18 +170,25 @@ class KnowledgeGraph:
             raise ConfigError(f"{self.config.source}: bad chunking options: {err}") from err
         # A fusion run killed halfway is rolled back before anything new is written on top of it.
         rolled_back = [] if dry_run else self._recover_fusion()
+        do_fuse = (self.config.fusion.get("enabled", False) if fuse is None else fuse) and not dry_run
+        # "fusion pending" is recorded before the first write and cleared by a finished fusion, so a
+        # run killed between its last write and fusion's start is fused by the next run.
+        pending = do_fuse and self.ledger.get_state(FUSION_PENDING) is not None
+        if do_fuse:
+            self.ledger.set_state(FUSION_PENDING, time.strftime("%Y-%m-%dT%H:%M:%S"))
         report = ingest_folder(
             folder, store=self.store, extractor=self.extractor, ontology=self.ontology, ledger=self.ledger,
             chunker=chunker, dry_run=dry_run, progress=progress, **ing,
         )
-        do_fuse = self.config.fusion.get("enabled", False) if fuse is None else fuse
         changed_graph = report.processed > 0 or report.deleted > 0
         # An unchanged folder does no work at all, fusion included, unless a fusion run was killed
-        # halfway: it was rolled back above, and fusion runs again.
-        if do_fuse and not dry_run and report.stopped is None and (changed_graph or rolled_back):
+        # halfway (rolled back above) or never started after the last writes (pending).
+        if do_fuse and report.stopped is None and (changed_graph or rolled_back or pending):
             fr = self.fuse()
             report.fusion = {k: getattr(fr, k) for k in ("run_id", "entities_before", "entities_after", "conflicts")
                              if hasattr(fr, k)}
+        elif do_fuse and not changed_graph and not pending:
+            self.ledger.set_state(FUSION_PENDING, None)
         return report
 
     def _recover_fusion(self) -> list[str]:
@@ -192,7 +202,10 @@ class KnowledgeGraph:
 
         params = {k: v for k, v in self.config.fusion.items() if k != "enabled"}
         params.update(overrides)
-        return fuse_graph(self.store, self.ontology, **params)
+        result = fuse_graph(self.store, self.ontology, **params)
+        if not params.get("dry_run"):
+            self.ledger.set_state(FUSION_PENDING, None)
+        return result
 
     def retry_failed(self, *, limit: int | None = None) -> RetryReport:
         return retry_failed(store=self.store, extractor=self.extractor, ledger=self.ledger, limit=limit)

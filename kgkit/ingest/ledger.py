@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     root TEXT, started REAL, finished REAL, report TEXT
 );
+CREATE TABLE IF NOT EXISTS state (  -- small facts about the workdir between runs ("fusion pending")
+    key TEXT PRIMARY KEY, value TEXT
+);
 """
 
 
@@ -214,6 +217,19 @@ class Ledger:
         rows = self._db.execute(q + (" WHERE doc_id = ?" if doc_id else "") + " ORDER BY doc_id, chunk_index",
                                 (doc_id,) if doc_id else ()).fetchall()
         return [Failure(*r) for r in rows]
+
+    # -- state -----------------------------------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state(self, key: str, value: str | None) -> None:
+        """Set ``key`` (``None`` removes it)."""
+        if value is None:
+            self._db.execute("DELETE FROM state WHERE key = ?", (key,))
+        else:
+            self._db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                             (key, value))
 
     # -- runs ------------------------------------------------------------------------------------
     def start_run(self, root: str) -> int:

@@ -77,6 +77,8 @@ DEFAULT_OMP_THREADS = 1
 #: seconds between two probes of a starting server, in its first 2 s and afterwards.
 _POLL_FAST, _POLL_SLOW = 0.01, 0.25
 _PR_SET_PDEATHSIG = 1
+# how long a run waits for the server of a dead owner to exit by itself before adopting it
+ORPHAN_EXIT_GRACE_S = 5.0
 _DETACHED = "detached"
 
 
@@ -215,6 +217,10 @@ class EmbeddedFalkorServer:
         """Start the server unless one is already serving this folder (then attach, or adopt an orphan)."""
         with self._lock():
             pid = self.pid()
+            if pid is not None and self._is_orphan() and self._lease_had_owner():
+                # Its owner just died: its parent-death watchdog has sent it SIGTERM and it is
+                # flushing and exiting. Adopting it now would lose the connection a moment later.
+                pid = self._wait_exit(pid, ORPHAN_EXIT_GRACE_S)
             if pid is not None and self._probe() != "down":
                 self._wait_ready(pid)
                 if self._is_orphan():
@@ -249,6 +255,22 @@ class EmbeddedFalkorServer:
             self._take_lease()
         else:
             self.lease_file.write_text(_DETACHED)
+
+    def _lease_had_owner(self) -> bool:
+        """The lease names an owner process (a watched server), not "detached" nor missing."""
+        try:
+            return self.lease_file.read_text().strip() not in ("", _DETACHED)
+        except FileNotFoundError:
+            return False
+
+    def _wait_exit(self, pid: int, timeout: float) -> int | None:
+        """Wait up to ``timeout`` s for the server to exit; its pid if it is still alive then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid() is None:
+                return None
+            time.sleep(0.05)
+        return self.pid()
 
     def _is_orphan(self) -> bool:
         """No live owner: the lease names a dead process, or is missing (a server of an older kgkit)."""

@@ -116,3 +116,45 @@ def test_kill_9_mid_fusion_then_ingest_of_an_unchanged_folder_fuses(tmp_path):
         assert "Albert Einstein" in people and "Einstein" not in people
         again = kg.ingest(docs, fuse=True)
         assert again.fusion is None, "a finished fusion is not run again on an unchanged folder"
+
+
+def test_kill_9_between_ingest_writes_and_fusion_start_fuses_next_run(tmp_path):
+    """Killed after ingest's last write but before fusion began: no fusion run exists to roll back,
+    the folder is unchanged, and still the next ingest fuses (the ledger's "fusion pending")."""
+    from kgkit.api import KnowledgeGraph
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Albert Einstein was born in Ulm.\n", encoding="utf-8")
+    (docs / "b.txt").write_text("Einstein was born in Ulm. Einstein worked for the University of Bern.\n", encoding="utf-8")
+    wd = tmp_path / "wd"
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    child = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from kgkit.api import KnowledgeGraph
+        def hang(self, **kw):
+            Path({str(marker)!r}).write_text("ingest written, fusion not started")
+            time.sleep(600)
+        KnowledgeGraph.fuse = hang
+        with KnowledgeGraph(None, workdir={str(wd)!r}) as kg:
+            kg.ingest({str(docs)!r}, fuse=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], env=env, cwd=str(REPO), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 240
+    while not marker.exists():
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "the child never finished its ingest"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    with KnowledgeGraph(None, workdir=wd) as kg:
+        assert list_runs(kg.store) == [] and not fusion_interrupted(kg.store), "fusion never started"
+        report = kg.ingest(docs, fuse=True)
+        assert report.processed == 0, "the folder is unchanged"
+        assert report.fusion is not None, "the pending fusion runs"
+        people = {e.name for e in kg.store.iter_entities() if e.type == "Person"}
+        assert "Albert Einstein" in people and "Einstein" not in people
+        assert kg.ingest(docs, fuse=True).fusion is None, "nothing pending any more"
