@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from kgkit.calibration import fit_platt, sigmoid
+
 from kgkit.embed.predict import KGEPredictor, UnknownLabelError
 from kgkit.errors import ConfigError
 
@@ -66,25 +68,12 @@ class Calibration:
     def probability(self, scores: Iterable[float]) -> np.ndarray:
         """The calibrated probability of each raw score (``nan`` stays ``nan``)."""
         s = np.asarray(list(scores), dtype=np.float64)
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-(self.a * s + self.b)))
+        return sigmoid(self.a * s + self.b)
 
 
 def _platt(scores: np.ndarray, labels: np.ndarray, *, l2: float = 1e-3, iters: int = 50) -> tuple[float, float]:
-    """Logistic regression of ``labels`` on ``scores`` (Newton's method, tiny L2 for separable data)."""
-    mu, sd = float(scores.mean()), float(scores.std()) or 1.0
-    x = (scores - mu) / sd
-    w = np.zeros(2)
-    X = np.stack([x, np.ones_like(x)], 1)
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-(X @ w)))
-        grad = X.T @ (p - labels) + l2 * np.array([w[0], 0.0])
-        hess = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.diag([1.0, 1e-9])
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(w[0] / sd), float(w[1] - w[0] * mu / sd)
+    """Logistic regression of ``labels`` on ``scores`` (:func:`kgkit.calibration.fit_platt`)."""
+    return fit_platt(scores, labels, l2=l2, iters=iters)
 
 
 def corrupt(positives: np.ndarray, num_entities: int, known: set[IdTriple], *, seed: int = 0,

@@ -42,27 +42,17 @@ def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int
 METRICS = ("facts", "facts-f2", "facts-f3", "text2kgbench")
 
 
-def fit_platt(confidences: Sequence[float], correct: Sequence[bool], iterations: int = 50) -> tuple[float, float] | None:
-    """``(a, b)`` of the logistic regression of ``correct`` on ``logit(confidence)`` (Newton steps,
-    a small ridge); ``None`` with fewer than 20 facts or only one outcome."""
+def fit_platt(confidences: Sequence[float], correct: Sequence[bool]) -> tuple[float, float] | None:
+    """``(a, b)`` of the logistic regression of ``correct`` on ``logit(confidence)``
+    (:func:`kgkit.calibration.fit_platt`); ``None`` with fewer than 20 facts or only one outcome."""
     import numpy as np
+
+    from kgkit.calibration import fit_platt as fit
 
     if len(confidences) < 20 or all(correct) or not any(correct):
         return None
     q = np.clip(np.asarray(confidences, dtype=np.float64), 1e-6, 1 - 1e-6)
-    x = np.stack([np.log(q / (1 - q)), np.ones_like(q)], axis=1)
-    y = np.asarray(correct, dtype=np.float64)
-    w = np.array([1.0, 0.0])
-    ridge = np.diag([1e-3, 1e-3])
-    for _ in range(iterations):
-        p = 1 / (1 + np.exp(-(x @ w)))
-        grad = x.T @ (p - y) + ridge @ (w - np.array([1.0, 0.0]))
-        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(w[0]), float(w[1])
+    return fit(np.log(q / (1 - q)), np.asarray(correct, dtype=np.float64))
 
 
 def _nll(model: TrainedModel, logits: Any, y: Any, temperature: float) -> float:

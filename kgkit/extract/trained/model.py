@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from kgkit.calibration import sigmoid
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
@@ -100,7 +101,7 @@ def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int, prior_gr
 def platt_scale(p: np.ndarray, a: float, b: float) -> np.ndarray:
     """``sigmoid(a * logit(p) + b)``: Platt scaling of probabilities (clipped away from 0 and 1)."""
     q = np.clip(p, 1e-6, 1 - 1e-6)
-    return 1.0 / (1.0 + np.exp(-(a * np.log(q / (1 - q)) + b)))
+    return sigmoid(a * np.log(q / (1 - q)) + b)
 
 
 def context_width(word_vectors: str | None) -> int:
