@@ -200,12 +200,19 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class GraphStats:
+    """What a store holds. ``facts`` and ``relation_types`` count what the view shows (:mod:`kgkit.view`:
+    facts fusion did not reject); facts fusion rejected in a conflict and candidate facts a model
+    proposed (``kgkit embed predict``, never accepted) are counted apart, so
+    ``facts + rejected_facts + candidate_facts`` is every relationship between entities."""
+
     documents: int
     entities: int
     facts: int
     evidence: int
     entity_types: dict[str, int]
     relation_types: dict[str, int]
+    rejected_facts: int = 0
+    candidate_facts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

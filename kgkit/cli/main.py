@@ -129,7 +129,8 @@ def stats(
     store: StoreOpt = None,
     workdir: WorkdirOpt = Path(".kgkit"),
 ) -> None:
-    """Counts of documents, entities, facts and evidence, by type."""
+    """Counts of documents, entities, facts and evidence, by type; facts are what the view shows
+    (`kgkit ask`, export), rejected facts and candidate facts (`kgkit embed predict`) are counted apart."""
     from dataclasses import asdict
 
     from kgkit.cli.output import print_stats

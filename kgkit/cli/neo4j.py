@@ -82,7 +82,8 @@ def status_cmd(uri: str | None = UriOpt, user: str | None = UserOpt, password: s
         store.close()
     ver = ", ".join(f"{c['name']} {'/'.join(c['versions'])} {c['edition']}" for c in comp)
     console.print(f"[bold]neo4j[/] {store.uri} (database: {store.database or 'default'}): {ver}")
-    console.print(f"{st.documents} documents, {st.entities} entities, {st.facts} facts, {st.evidence} evidence")
+    console.print(f"{st.documents} documents, {st.entities} entities, {st.facts} facts (+ {st.rejected_facts} rejected, "
+                  f"{st.candidate_facts} candidate), {st.evidence} evidence")
 
 
 @neo4j_app.command("schema")

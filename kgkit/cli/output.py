@@ -43,6 +43,9 @@ def print_stats(s: GraphStats) -> None:
     t = Table("what", "count", title="graph statistics")
     for k in ("documents", "entities", "facts", "evidence"):
         t.add_row(k, str(getattr(s, k)))
+    # not accepted, so not part of "facts" (what the view shows): counted apart
+    t.add_row("rejected facts", str(s.rejected_facts))
+    t.add_row("candidate facts", str(s.candidate_facts))
     for k, v in s.entity_types.items():
         t.add_row(f"  entity type {k}", str(v))
     for k, v in s.relation_types.items():

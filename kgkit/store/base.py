@@ -310,13 +310,22 @@ class CypherGraphStore(FusionOpsMixin, CandidateOpsMixin, abc.ABC):
         return self._run(cypher, params, write=False)
 
     def stats(self) -> GraphStats:
+        """Counts; ``facts`` are the view's (see :class:`~kgkit.types.GraphStats`), rejected and
+        candidate facts are counted apart."""
         ent_types = {r["t"]: int(r["c"]) for r in self._run(Q.ENTITY_TYPE_COUNTS, write=False)}
-        rel_types = {r["t"]: int(r["c"]) for r in self._run(Q.REL_TYPE_COUNTS, write=False)}
+        rel_types: dict[str, int] = {}
+        apart = {"rejected": 0, "candidate": 0}
+        for r in self._run(Q.REL_TYPE_COUNTS, write=False):
+            if r["st"] in apart:
+                apart[r["st"]] += int(r["c"])
+            else:
+                rel_types[r["t"]] = rel_types.get(r["t"], 0) + int(r["c"])
         docs = self._run(Q.COUNT_LABEL["Document"], write=False)[0]["c"]
         ev = self._run(Q.COUNT_LABEL["Evidence"], write=False)[0]["c"]
         return GraphStats(
             documents=int(docs), entities=sum(ent_types.values()), facts=sum(rel_types.values()),
             evidence=int(ev), entity_types=dict(sorted(ent_types.items())), relation_types=dict(sorted(rel_types.items())),
+            rejected_facts=apart["rejected"], candidate_facts=apart["candidate"],
         )
 
     def iter_entities(self) -> Iterator[EntityRecord]:

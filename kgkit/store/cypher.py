@@ -144,7 +144,8 @@ RETURN count(*) AS n
 """
 
 ENTITY_TYPE_COUNTS = "MATCH (n:Entity) RETURN n.type AS t, count(*) AS c"
-REL_TYPE_COUNTS = "MATCH (:Entity)-[r]->(:Entity) RETURN type(r) AS t, count(*) AS c"
+# by type and fusion status, so that stats count rejected and candidate facts apart from the view's
+REL_TYPE_COUNTS = "MATCH (:Entity)-[r]->(:Entity) RETURN type(r) AS t, r.fusion_status AS st, count(*) AS c"
 COUNT_LABEL = {
     "Document": "MATCH (n:Document) RETURN count(n) AS c",
     "Evidence": "MATCH (n:Evidence) RETURN count(n) AS c",

@@ -365,7 +365,9 @@ CHECKS["view_facts"] = check_view_facts
 GraphStoreConformance.test_view_facts = _make_test(check_view_facts)  # type: ignore[attr-defined]
 
 
-from kgkit.store.testing_candidates import check_candidate_facts  # noqa: E402  (kept beside the other checks)
+from kgkit.store.testing_candidates import check_candidate_facts, check_stats_count_candidates_apart  # noqa: E402  (kept beside the other checks)
 
 CHECKS["candidate_facts"] = check_candidate_facts
 GraphStoreConformance.test_candidate_facts = _make_test(check_candidate_facts)  # type: ignore[attr-defined]
+CHECKS["stats_count_candidates_apart"] = check_stats_count_candidates_apart
+GraphStoreConformance.test_stats_count_candidates_apart = _make_test(check_stats_count_candidates_apart)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from kgkit.store.base import GraphStore
 from kgkit.store.candidate_ops import CANDIDATE_STATUS, candidate_fact_id
 from kgkit.store.testing_fusion import _raises, _t
 
-__all__ = ["check_candidate_facts"]
+__all__ = ["check_candidate_facts", "check_stats_count_candidates_apart"]
 
 
 def check_candidate_facts(store: GraphStore) -> None:
@@ -52,3 +52,23 @@ def check_candidate_facts(store: GraphStore) -> None:
     assert store.delete_candidate_facts("m2") == 1 and store.candidate_facts("m2") == []
     assert store.delete_candidate_facts() == 1 and store.candidate_facts() == []
     assert {f.id for f in store.iter_facts()} == {real.id, other.id}, "real facts are never touched"
+
+
+def check_stats_count_candidates_apart(store: GraphStore) -> None:
+    """``stats().facts`` counts what the view shows; rejected and candidate facts are counted apart."""
+    ada, bea = _t("Ada", "bornIn", "London", "d1"), _t("Bea", "bornIn", "Paris", "d1")
+    lost = _t("Ada", "bornIn", "Paris", "d2")
+    store.write_triples([ada, bea, lost])
+    store.set_fact_properties([(lost.id, {"fusion_status": "rejected"}), (ada.id, {"fusion_status": "chosen"})])
+    rows = [{"s": ada.subject.id, "p": "livesIn", "o": bea.object.id, "confidence": 0.9, "score": 1.0},
+            {"s": bea.subject.id, "p": "livesIn", "o": ada.object.id, "confidence": 0.8, "score": 0.5},
+            {"s": bea.subject.id, "p": "bornIn", "o": ada.object.id, "confidence": 0.7, "score": 0.1}]
+    assert store.write_candidate_facts("m1", rows) == 3
+    s = store.stats()
+    view = list(store.iter_view_facts())
+    assert s.facts == len(view) == 2, f"facts must be what the view shows, got {s}"
+    assert (s.rejected_facts, s.candidate_facts) == (1, 3), s
+    assert s.relation_types == {"BORN_IN": 2}, "relation counts are the view's too"
+    assert s.facts + s.rejected_facts + s.candidate_facts == len(list(store.iter_facts()))
+    store.delete_candidate_facts()
+    assert (store.stats().facts, store.stats().candidate_facts) == (2, 0)
