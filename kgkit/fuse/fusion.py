@@ -245,7 +245,7 @@ def _resolve_step(store: GraphStore, ontology: Ontology, snap: GraphSnapshot, p:
                         res.candidate_pairs, res.scored_pairs, len(res.rejected),
                         candidate_rows(run_id, res.candidates, names))
     if not p.dry_run and res.clusters:
-        step.merged = apply_clusters(store, snap, res.clusters, journal)
+        step.merged = apply_clusters(store, snap, res.clusters, journal, functional=ontology.functional_relations())
         step.snap = load_snapshot(store)
     return step
 
@@ -275,7 +275,7 @@ def merge_pair(store: GraphStore, ontology: Ontology, ps: PairScore, *, candidat
     run_id = new_run_id()
     start_run(store, run_id, {"accepted_candidate": candidate_id}, accepted_candidate=candidate_id)
     journal = Journal(store, run_id)
-    merged = apply_clusters(store, snap, [cluster], journal)
+    merged = apply_clusters(store, snap, [cluster], journal, functional=ontology.functional_relations())
     decisions = decision_rows(run_id, [cluster], snap)
     store.add_fusion_records("MergeDecision", decisions)
     finish_run(store, run_id, {"counts": json.dumps({"clusters": 1, "merged": merged, "conflicts": 0})})

@@ -88,17 +88,31 @@ class CandidateOpsMixin:
 
     def candidate_facts(self, model_id: str | None = None) -> list["FactRecord"]:
         """The candidate facts of ``model_id`` (of every model when None), ordered by id."""
-        from kgkit.store.base import FactRecord
-
         stmt, params = (Q.CANDIDATE_FACTS_OF_MODEL, {"model": model_id}) if model_id else (Q.CANDIDATE_FACTS, {})
-        out = []
-        for r in self._run(stmt, params, write=False):
-            props = {k: v for k, v in (r["props"] or {}).items() if k not in {"id", "predicate", "confidence"}}
-            out.append(FactRecord(r["id"], r["s"], r["p"], r["rel"], r["o"], float(r["c"] or 0.0), props))
-        return sorted(out, key=lambda f: f.id)
+        return _records(self._run(stmt, params, write=False))
+
+    def candidate_facts_of_entities(self, entity_ids: Sequence[str]) -> list["FactRecord"]:
+        """The candidate facts (of every model) whose subject or object is one of ``entity_ids``, ordered
+        by id: what a merge of those entities must re-point (and its journal keep for undo)."""
+        rows: list[dict[str, Any]] = []
+        for batch in batches(sorted(set(entity_ids)), self.batch_size):
+            for stmt in (Q.CANDIDATE_FACTS_FROM, Q.CANDIDATE_FACTS_TO):
+                rows += self._run(stmt, {"ids": batch}, write=False)
+        return _records(rows)
 
     def delete_candidate_facts(self, model_id: str | None = None) -> int:
         """Delete the candidate facts of ``model_id`` (of every model when None); returns how many."""
         stmt, params = (Q.DELETE_CANDIDATES_OF_MODEL, {"model": model_id}) if model_id else (Q.DELETE_CANDIDATES, {})
         res = self._run(stmt, params)
         return int(res[0]["n"]) if res else 0
+
+
+def _records(rows: Sequence[Mapping[str, Any]]) -> list["FactRecord"]:
+    """Candidate rows as :class:`FactRecord` (one per id), ordered by id."""
+    from kgkit.store.base import FactRecord
+
+    out: dict[str, FactRecord] = {}
+    for r in rows:
+        props = {k: v for k, v in (r["props"] or {}).items() if k not in {"id", "predicate", "confidence"}}
+        out[r["id"]] = FactRecord(r["id"], r["s"], r["p"], r["rel"], r["o"], float(r["c"] or 0.0), props)
+    return [out[k] for k in sorted(out)]

@@ -315,3 +315,14 @@ WHERE r.fusion_status = 'candidate' AND r.kge_model = $model
 DELETE r
 RETURN count(*) AS n
 """
+# the candidate facts leaving / entering given entities (fusion re-points them when it merges those)
+CANDIDATE_FACTS_FROM = """
+UNWIND $ids AS id
+MATCH (s:Entity {id: id})-[r]->(o:Entity)
+WHERE r.fusion_status = 'candidate'
+""" + _CANDIDATE_RETURN
+CANDIDATE_FACTS_TO = """
+UNWIND $ids AS id
+MATCH (s:Entity)-[r]->(o:Entity {id: id})
+WHERE r.fusion_status = 'candidate'
+""" + _CANDIDATE_RETURN

@@ -365,9 +365,14 @@ CHECKS["view_facts"] = check_view_facts
 GraphStoreConformance.test_view_facts = _make_test(check_view_facts)  # type: ignore[attr-defined]
 
 
-from kgkit.store.testing_candidates import check_candidate_facts, check_stats_count_candidates_apart  # noqa: E402  (kept beside the other checks)
+from kgkit.store.testing_candidates import (  # noqa: E402
+    check_candidate_facts, check_fusion_undo_restores_candidate_facts, check_stats_count_candidates_apart,
+)
 
 CHECKS["candidate_facts"] = check_candidate_facts
 GraphStoreConformance.test_candidate_facts = _make_test(check_candidate_facts)  # type: ignore[attr-defined]
 CHECKS["stats_count_candidates_apart"] = check_stats_count_candidates_apart
 GraphStoreConformance.test_stats_count_candidates_apart = _make_test(check_stats_count_candidates_apart)  # type: ignore[attr-defined]
+CHECKS["fusion_undo_restores_candidate_facts"] = check_fusion_undo_restores_candidate_facts
+GraphStoreConformance.test_fusion_undo_restores_candidate_facts = _make_test(  # type: ignore[attr-defined]
+    check_fusion_undo_restores_candidate_facts)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from kgkit.errors import UnsafeIdentifierError
 from kgkit.store.base import GraphStore
 from kgkit.store.candidate_ops import CANDIDATE_STATUS, candidate_fact_id
-from kgkit.store.testing_fusion import _raises, _t
+from kgkit.store.testing_fusion import _raises, _t, fusion_graph_state
 
-__all__ = ["check_candidate_facts", "check_stats_count_candidates_apart"]
+__all__ = ["check_candidate_facts", "check_stats_count_candidates_apart", "check_fusion_undo_restores_candidate_facts"]
 
 
 def check_candidate_facts(store: GraphStore) -> None:
@@ -72,3 +72,39 @@ def check_stats_count_candidates_apart(store: GraphStore) -> None:
     assert s.facts + s.rejected_facts + s.candidate_facts == len(list(store.iter_facts()))
     store.delete_candidate_facts()
     assert (store.stats().facts, store.stats().candidate_facts) == (2, 0)
+
+
+def check_fusion_undo_restores_candidate_facts(store: GraphStore) -> None:
+    """A merge re-points a merged entity's candidate facts (or drops the moot ones); undo gives every
+    candidate back exactly."""
+    from kgkit.fuse import fuse_graph, undo
+    from kgkit.ontology import load_ontology
+
+    org = "Organization"
+    store.write_triples([
+        _t("Marie Curie", "bornIn", "Warsaw", "a.md"), _t("M. Curie", "bornIn", "Warsaw", "b.md"),
+        _t("Pierre Curie", "spouse", "Marie Curie", "a.md", ot="Person"),
+        _t("M. Curie", "spouse", "Pierre Curie", "b.md", ot="Person"),
+        _t("Pierre Curie", "worksFor", "Sorbonne", "a.md", ot=org), _t("Ada Lovelace", "bornIn", "Paris", "c.md"),
+    ])
+    ids = {e.name: e.id for e in store.iter_entities()}
+    m, marie, sorbonne = ids["M. Curie"], ids["Marie Curie"], ids["Sorbonne"]
+    rows = [{"s": m, "p": "worksFor", "o": sorbonne, "confidence": 0.9, "score": 2.0},      # re-pointed
+            {"s": marie, "p": "worksFor", "o": sorbonne, "confidence": 0.6, "score": 1.0},  # met by the one above
+            {"s": m, "p": "spouse", "o": marie, "confidence": 0.7, "score": 1.5},           # a self-loop: dropped
+            {"s": m, "p": "bornIn", "o": ids["Paris"], "confidence": 0.8, "score": 1.8},    # 2nd birthplace: dropped
+            {"s": ids["Pierre Curie"], "p": "memberOf", "o": sorbonne, "confidence": 0.85, "score": 1.9}]  # untouched
+    assert store.write_candidate_facts("m1", rows) == 5
+    before = fusion_graph_state(store)
+    report = fuse_graph(store, load_ontology(), use_embeddings=False)
+    assert {e.id for e in store.iter_entities()} == set(ids.values()) - {m}, "M. Curie merges into Marie Curie"
+    assert (report.merged["candidate_facts_repointed"], report.merged["candidate_facts_dropped"]) == (1, 2), report.merged
+    after = {(f.subject_id, f.predicate, f.object_id): f for f in store.candidate_facts("m1")}
+    assert set(after) == {(marie, "worksFor", sorbonne), (ids["Pierre Curie"], "memberOf", sorbonne)}, sorted(after)
+    moved = after[(marie, "worksFor", sorbonne)]
+    assert moved.id == candidate_fact_id("m1", marie, "worksFor", sorbonne) and abs(moved.confidence - 0.9) < 1e-9
+    assert list(moved.properties["merged_from"]) == [candidate_fact_id("m1", m, "worksFor", sorbonne)]
+    assert moved.properties["fusion_status"] == CANDIDATE_STATUS and moved.properties["kge_model"] == "m1"
+    assert not {f.id for f in store.iter_view_facts()} & {f.id for f in after.values()}, "still never accepted"
+    undo(store)
+    assert fusion_graph_state(store) == before, "undo must give back every candidate fact exactly"
