@@ -68,6 +68,8 @@ class Fusion(BaseModel):
     model_config = ConfigDict(extra="allow")
     enabled: StrictBool = False
     policy: str | None = None
+    # a `kgkit embed train` run folder; fuse_graph checks that it holds a model when fusion runs
+    plausibility_model: str | None = Field(default=None, min_length=1)
 
 
 class PipelineFile(BaseModel):

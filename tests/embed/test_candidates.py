@@ -290,3 +290,110 @@ def test_a_graph_run_without_calibration_gets_one_fitted_on_the_graph(graph, tmp
     held, _ = graph_dataset(store, ratios=TRAIN["split"], seed=0)
     assert cal.positives == held.validation.num_triples, "fitted on the split training held out (config.yaml)"
     assert load_calibration(old) == cal, "the fitted calibration is saved into the run"
+
+
+# -- downstream: stats, fusion's plausibility tie-breaker from the CLI and the pipeline, ask ------------------
+def _fused_birthplace(work, ada_id: str) -> str:
+    from kgkit.api import KnowledgeGraph
+
+    with KnowledgeGraph(workdir=work) as kg:
+        chosen = [f.object_id for f in kg.store.iter_facts()
+                  if f.subject_id == ada_id and f.predicate == "bornIn" and f.properties.get("fusion_status") == "chosen"]
+    assert len(chosen) == 1, chosen
+    return chosen[0]
+
+
+def test_fuse_plausibility_model_wins_an_exact_tie_from_the_cli_and_the_pipeline(tmp_path):
+    """Ada bornIn London (the model's graph) vs Berlin (a second source, added after training): one
+    source each, a tie majority vote breaks by name (Berlin); with the model London wins."""
+    from kgkit.api import KnowledgeGraph
+
+    work, run = tmp_path / "work", tmp_path / "run"
+    ada, london, berlin = Entity("Ada", "Person"), Entity("London", "Place"), Entity("Berlin", "Place")
+    with KnowledgeGraph(workdir=work) as kg:
+        kg.store.write_triples(_triples())
+        train_kge(run_dir=run, store=kg.store, **TRAIN)
+        kg.store.write_triples([Triple(ada, "bornIn", berlin, Provenance("b.txt", "b.txt#0", None, "test", "1"))])
+    p_london, p_berlin = plausibility(run, [(ada.id, "bornIn", london.id), (ada.id, "bornIn", berlin.id)])
+    assert p_london > p_berlin, "the model learnt Ada's birthplace"
+    base = ["fuse", "--workdir", str(work), "--policy", "majority", "--no-embeddings"]
+    r = runner.invoke(app, base)
+    assert r.exit_code == 0, r.output
+    assert _fused_birthplace(work, ada.id) == berlin.id, "without the model the tie goes to the first name"
+    assert runner.invoke(app, ["fuse", "undo", "--workdir", str(work)]).exit_code == 0
+    r = runner.invoke(app, base + ["--plausibility-model", str(run), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["ties_broken"] == 1
+    assert _fused_birthplace(work, ada.id) == london.id, "with the model the more plausible value wins"
+    assert runner.invoke(app, ["fuse", "undo", "--workdir", str(work)]).exit_code == 0
+    # the same from the pipeline file's fusion section (validated by kgkit.config)
+    pipe = tmp_path / "pipe.yaml"
+    pipe.write_text(f"fusion: {{enabled: true, policy: majority, use_embeddings: false, plausibility_model: '{run}'}}\n")
+    r = runner.invoke(app, ["fuse", "--workdir", str(work), "--pipeline", str(pipe)])
+    assert r.exit_code == 0 and "1 exact tie(s) decided by plausibility" in " ".join(r.output.split()), r.output
+    assert _fused_birthplace(work, ada.id) == london.id
+    # and "" on the command line turns the pipeline's model off
+    assert runner.invoke(app, ["fuse", "undo", "--workdir", str(work)]).exit_code == 0
+    r = runner.invoke(app, ["fuse", "--workdir", str(work), "--pipeline", str(pipe), "--plausibility-model", ""])
+    assert r.exit_code == 0 and _fused_birthplace(work, ada.id) == berlin.id, r.output
+
+
+def test_fuse_with_a_missing_plausibility_model_names_the_fix_and_writes_nothing(tmp_path):
+    from kgkit.api import KnowledgeGraph
+    from kgkit.config import PipelineConfig
+    from kgkit.errors import ConfigError
+
+    work, missing = tmp_path / "work", tmp_path / "no-run"
+    with KnowledgeGraph(workdir=work) as kg:
+        kg.store.write_triples(_triples()[:6])
+    r = runner.invoke(app, ["fuse", "--workdir", str(work), "--no-embeddings", "--plausibility-model", str(missing)])
+    assert r.exit_code == 1 and "kgkit embed train" in r.output and "no trained model" in r.output, r.output
+    with KnowledgeGraph(workdir=work) as kg:
+        assert kg.store.fusion_runs() == [], "a missing model fails before fusion writes anything"
+    with pytest.raises(ConfigError, match="fusion.plausibility_model"):
+        PipelineConfig.from_dict({"fusion": {"enabled": True, "plausibility_model": ""}})
+    with pytest.raises(ConfigError, match="fusion.plausibility_model"):
+        PipelineConfig.from_dict({"fusion": {"enabled": True, "plausibility_model": ["a", "b"]}})
+    assert PipelineConfig.from_dict({"fusion": {"plausibility_model": "runs/g"}}).fusion["plausibility_model"] == "runs/g"
+
+
+def test_stats_count_candidate_facts_apart_in_text_and_json(graph, tmp_path):
+    from kgkit.api import KnowledgeGraph
+
+    _, run = graph
+    work = tmp_path / "work"
+    with KnowledgeGraph(workdir=work) as kg:
+        kg.store.write_triples(_triples())
+        accepted = len(list(kg.store.iter_facts()))
+        report = predict_candidates(kg.store, run, k=2, ontology=load_ontology(), min_probability=0.0)
+    assert report.written > 0
+    r = runner.invoke(app, ["stats", "--workdir", str(work), "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert (s["facts"], s["candidate_facts"], s["rejected_facts"]) == (accepted, report.written, 0), s
+    assert sum(s["relation_types"].values()) == accepted
+    text = runner.invoke(app, ["stats", "--workdir", str(work)]).output
+    row = next(line for line in text.splitlines() if "candidate facts" in line)
+    assert row.split()[-2:] == [str(report.written), "│"], row
+    assert next(line for line in text.splitlines() if " facts " in line and "│ facts" in line).split()[-2] == str(accepted)
+
+
+def test_candidates_never_reach_kgkit_ask(graph, tmp_path):
+    """A candidate is the only path to its answer: `kgkit ask` does not find it, `--audit` does."""
+    from kgkit.api import KnowledgeGraph
+
+    work = tmp_path / "work"
+    ada, globex = Entity("Ada", "Person"), Entity("Globex", "Organization")
+    with KnowledgeGraph(workdir=work) as kg:
+        kg.store.write_triples(_triples())
+        kg.store.write_candidate_facts("m", [{"s": ada.id, "p": "memberOf", "o": globex.id, "confidence": 0.99,
+                                              "score": 9.0}])
+    args = ["ask", "Which organization is [Ada] a member of?", "--workdir", str(work), "--max-hops", "1", "--json"]
+
+    def answers(extra: list[str]) -> list[str]:
+        r = runner.invoke(app, args + extra)
+        assert r.exit_code == 0, r.output
+        return [a["name"] for a in json.loads(r.output)["answers"]]
+
+    assert "Globex" in answers(["--audit"]), "the audit view searches candidates: the question reaches it"
+    assert "Globex" not in answers([]), "a candidate fact is never an answer"
