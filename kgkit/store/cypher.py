@@ -116,15 +116,18 @@ DETACH DELETE x
 RETURN count(*) AS n
 """
 
+# A candidate fact (kgkit.store.candidate_ops) is no support: an entity only candidates touch is an
+# orphan, and its candidates go with it.
 DELETE_ORPHAN_ENTITIES = """
 UNWIND $ids AS id
 MATCH (x:Entity {id: id})
 OPTIONAL MATCH (x)-[r]-()
+WHERE r.fusion_status IS NULL OR r.fusion_status <> 'candidate'
 WITH x, count(r) AS deg
 OPTIONAL MATCH (m:Evidence {target: x.id})
 WITH x, deg, count(m) AS ev
 WHERE deg = 0 AND ev = 0
-DELETE x
+DETACH DELETE x
 RETURN count(*) AS n
 """
 

@@ -366,7 +366,8 @@ GraphStoreConformance.test_view_facts = _make_test(check_view_facts)  # type: ig
 
 
 from kgkit.store.testing_candidates import (  # noqa: E402
-    check_candidate_facts, check_fusion_undo_restores_candidate_facts, check_stats_count_candidates_apart,
+    check_candidate_facts, check_fusion_undo_restores_candidate_facts, check_retraction_ignores_candidate_facts,
+    check_stats_count_candidates_apart,
 )
 
 CHECKS["candidate_facts"] = check_candidate_facts
@@ -376,3 +377,6 @@ GraphStoreConformance.test_stats_count_candidates_apart = _make_test(check_stats
 CHECKS["fusion_undo_restores_candidate_facts"] = check_fusion_undo_restores_candidate_facts
 GraphStoreConformance.test_fusion_undo_restores_candidate_facts = _make_test(  # type: ignore[attr-defined]
     check_fusion_undo_restores_candidate_facts)
+CHECKS["retraction_ignores_candidate_facts"] = check_retraction_ignores_candidate_facts
+GraphStoreConformance.test_retraction_ignores_candidate_facts = _make_test(  # type: ignore[attr-defined]
+    check_retraction_ignores_candidate_facts)

@@ -11,7 +11,8 @@ from kgkit.store.base import GraphStore
 from kgkit.store.candidate_ops import CANDIDATE_STATUS, candidate_fact_id
 from kgkit.store.testing_fusion import _raises, _t, fusion_graph_state
 
-__all__ = ["check_candidate_facts", "check_stats_count_candidates_apart", "check_fusion_undo_restores_candidate_facts"]
+__all__ = ["check_candidate_facts", "check_stats_count_candidates_apart", "check_fusion_undo_restores_candidate_facts",
+           "check_retraction_ignores_candidate_facts"]
 
 
 def check_candidate_facts(store: GraphStore) -> None:
@@ -108,3 +109,17 @@ def check_fusion_undo_restores_candidate_facts(store: GraphStore) -> None:
     assert not {f.id for f in store.iter_view_facts()} & {f.id for f in after.values()}, "still never accepted"
     undo(store)
     assert fusion_graph_state(store) == before, "undo must give back every candidate fact exactly"
+
+
+def check_retraction_ignores_candidate_facts(store: GraphStore) -> None:
+    """A candidate fact is no support: retracting the only document of an entity removes it and its
+    candidates, even when a model proposed facts about it."""
+    ada, bea = _t("Ada", "bornIn", "London", "d1"), _t("Bea", "bornIn", "Paris", "d2")
+    store.write_triples([ada, bea])
+    rows = [{"s": ada.subject.id, "p": "livesIn", "o": bea.object.id, "confidence": 0.9, "score": 1.0},
+            {"s": bea.subject.id, "p": "livesIn", "o": bea.object.id, "confidence": 0.8, "score": 0.5}]
+    assert store.write_candidate_facts("m1", rows) == 2
+    res = store.retract_document("d1")
+    assert res.entities_removed == 2, f"Ada and London have no support left, got {res}"
+    assert {e.name for e in store.iter_entities()} == {"Bea", "Paris"}
+    assert [f.subject_id for f in store.candidate_facts()] == [bea.subject.id], "Ada's candidate goes with her"
