@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 logging.getLogger("pykeen").setLevel(logging.ERROR)
 
 MACHINE = "2-core x86-64 VM, 24 GiB, no GPU, shared with other engineers' jobs"
+HAND_NOTES = "### Reading these figures (notes added by hand after the runs)"
 
 
 def _log(msg: str) -> None:
@@ -91,6 +92,9 @@ def run_sample(k: int, min_probability: float, smoke: bool) -> dict[str, Any]:
                               "in_audit_view": sum(1 for f in read_view(kg.store, include="all").facts
                                                    if f.properties.get("fusion_status") == "candidate")}
             extracted = [(names.get(f.subject_id, ""), f.predicate, names.get(f.object_id, "")) for f in view.facts]
+            out["downstream"] = _fuse_with_plausibility(kg, Path(d) / "run")
+
+    gold_true = {(c["subject"], c["relation"]): str(c["true"]) for c in gold.get("conflicts", [])}
 
     def matches(g: tuple, x: tuple) -> bool:
         return g[1] == x[1] and _same(g[0], x[0], aliases) and _same(g[2], x[2], aliases)
@@ -107,6 +111,49 @@ def run_sample(k: int, min_probability: float, smoke: bool) -> dict[str, Any]:
                   for (s, p, o, pr), h in list(zip(cands, hit))[:10]]
     out["gold_hits"] = [{"s": s, "p": p, "o": o, "probability": round(pr, 3), "rank": i + 1}
                         for i, ((s, p, o, pr), h) in enumerate(zip(cands, hit)) if h][:15]
+
+    def in_gold(s: str, p: str, o: str | None) -> bool:
+        if o is None:
+            return False
+        true = next((v for (gs, gp), v in gold_true.items() if gp == p and _same(gs, s, aliases)), None)
+        return _same(true, o, aliases) if true is not None else any(matches(g, (s, p, o)) for g in gold_facts)
+
+    for pol in out["downstream"]["policies"].values():
+        for c in pol["changed"]:
+            c["before_in_gold"], c["after_in_gold"] = in_gold(c["s"], c["p"], c["before"]), in_gold(c["s"], c["p"], c["after"])
+    return out
+
+
+def _fuse_with_plausibility(kg: Any, run: Path) -> dict[str, Any]:
+    """What `kgkit stats` counts with candidates in the graph; then, for the pipeline's policy and for
+    majority vote, fusion without and with the model as tie-breaker (`kgkit fuse --plausibility-model
+    RUN`), each run undone: the conflicts whose choice the model changes, and whether every undo gives
+    back the graph exactly, candidate facts included."""
+    from kgkit.fuse import fuse_graph, undo
+    from kgkit.store.testing_fusion import fusion_graph_state
+
+    st = kg.stats()
+    out: dict[str, Any] = {"stats": {"facts": st.facts, "rejected_facts": st.rejected_facts,
+                                     "candidate_facts": st.candidate_facts}, "policies": {}}
+    state = fusion_graph_state(kg.store)
+    params = {k: v for k, v in kg.config.fusion.items() if k != "enabled"}
+    exact = True
+    for policy in dict.fromkeys([str(params.get("policy") or "accucopy"), "majority"]):
+        chosen: list[dict[tuple[str, str], str]] = []
+        for extra in ({}, {"plausibility_model": str(run)}):
+            t0 = time.perf_counter()
+            rep = fuse_graph(kg.store, kg.ontology, **{**params, "policy": policy, **extra})
+            chosen.append({(c["subject_name"], c["predicate"]): c["chosen_name"] for c in rep.conflict_rows})
+            seconds = round(time.perf_counter() - t0, 1)
+            undo(kg.store, rep.run_id)
+            exact = exact and fusion_graph_state(kg.store) == state
+        out["policies"][policy] = {
+            "conflicts": rep.conflicts, "ties_broken": rep.ties_broken, "seconds_with_model": seconds,
+            "changed": [{"s": sp[0], "p": sp[1], "before": chosen[0].get(sp), "after": v}
+                        for sp, v in sorted(chosen[1].items()) if chosen[0].get(sp) != v]}
+    out["undo_exact"] = exact
+    out["candidates_after_undo"] = len(kg.store.candidate_facts())
+    _log(f"sample downstream: {json.dumps(out, default=str)}")
     return out
 
 
@@ -227,6 +274,23 @@ def write_report(path: Path, fig: dict[str, Any]) -> None:
             "Gold facts among the candidates (rank by probability): " + ("; ".join(
                 f"#{t['rank']} {t['s']} {t['p']} {t['o']} ({t['probability']})" for t in s["gold_hits"]) or "none") + ".", "",
         ]
+        ds = s.get("downstream")
+        if ds:
+            lines += [
+                "### Downstream: stats, fusion's tie-breaker, undo", "",
+                f"`kgkit stats` with the candidates written: facts (the view) {ds['stats']['facts']}, rejected facts "
+                f"{ds['stats']['rejected_facts']}, candidate facts {ds['stats']['candidate_facts']}.", "",
+                "Fusion again, without and with the model as tie-breaker (`kgkit fuse --plausibility-model RUN`), "
+                "each run undone:", "",
+                "| policy | conflicts | exact ties decided by the model | choices changed (gold: before/after) |",
+                "|---|---|---|---|",
+            ]
+            for pol, r in ds["policies"].items():
+                changed = "; ".join(f"{c['s']} {c['p']}: {c['before']} -> {c['after']} ({c['before_in_gold']}/"
+                                    f"{c['after_in_gold']})" for c in r["changed"]) or "none"
+                lines.append(f"| {pol} | {r['conflicts']} | {r['ties_broken']} | {changed} |")
+            lines += ["", f"Every undo gave back the graph exactly, candidate facts included: {ds['undo_exact']} "
+                          f"({ds['candidates_after_undo']} candidates after the last undo).", ""]
     f = fig.get("fb15k237")
     if f:
         c = f["calibration"]
@@ -251,6 +315,10 @@ def write_report(path: Path, fig: dict[str, Any]) -> None:
             f"{c['heldout_brier']} (0.25 = no information), expected calibration error {c['heldout_ece']} (10 bins).", "",
             f"Training loss by epoch: {f['losses']}.", "",
         ]
+    # notes written by hand after a run (the section below the figures) survive a rerun
+    notes = path.read_text(encoding="utf-8").split(HAND_NOTES, 1) if path.is_file() else []
+    if len(notes) == 2:
+        lines += [HAND_NOTES + notes[1].rstrip("\n")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
