@@ -96,6 +96,9 @@ def check_fusion_undo_restores_candidate_facts(store: GraphStore) -> None:
             {"s": m, "p": "bornIn", "o": ids["Paris"], "confidence": 0.8, "score": 1.8},    # 2nd birthplace: dropped
             {"s": ids["Pierre Curie"], "p": "memberOf", "o": sorbonne, "confidence": 0.85, "score": 1.9}]  # untouched
     assert store.write_candidate_facts("m1", rows) == 5
+    cid = [candidate_fact_id("m1", str(r["s"]), str(r["p"]), str(r["o"])) for r in rows]
+    assert [f.id for f in store.candidate_facts_of_entities([m])] == sorted([cid[0], cid[2], cid[3]])
+    assert [f.id for f in store.candidate_facts_of_entities([m, marie])] == sorted(cid[:4]), "each once, by id"
     before = fusion_graph_state(store)
     report = fuse_graph(store, load_ontology(), use_embeddings=False)
     assert {e.id for e in store.iter_entities()} == set(ids.values()) - {m}, "M. Curie merges into Marie Curie"
