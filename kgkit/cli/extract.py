@@ -28,6 +28,8 @@ def train_cmd(
     gazetteer_folds: int = typer.Option(5, "--gazetteer-folds", help="Featurise each part of the examples with a gazetteer learned on the others (1: no cross-fitting; suits texts whose entities all recur in the examples)."),
     threshold_metric: str = typer.Option("facts-f3", "--threshold-metric", help="How the held-back examples choose the decision threshold: facts-f3 or facts-f2 (recall-weighted, for graphs that are queried), facts (F1) or text2kgbench (the benchmark's sentence F1)."),
     no_label_prior: bool = typer.Option(False, "--no-label-prior", help="Do not add the relation-name prior to the classifier."),
+    no_repeat_prior: bool = typer.Option(False, "--no-repeat-prior",
+                                         help="Keep a sentence's second fact of one relation at its own probability."),
     exclude_texts: Path | None = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),
@@ -48,7 +50,8 @@ def train_cmd(
             rows = drop_examples_in(rows, exclude_texts)
         log = None if json_out else (lambda msg: console.print(f"[dim]{msg}[/]"))
         model = train_model(rows, onto, TrainConfig(epochs=epochs, seed=seed, gazetteer_folds=gazetteer_folds,
-                                                       threshold_metric=threshold_metric, label_prior=not no_label_prior), log=log)
+                                                       threshold_metric=threshold_metric, label_prior=not no_label_prior,
+                                                       repeat_prior=not no_repeat_prior), log=log)
         model.save(out)
     except KgkitError as err:
         fail(str(err))

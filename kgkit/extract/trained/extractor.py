@@ -19,6 +19,7 @@ from typing import Any
 from kgkit.errors import ConfigError
 from kgkit.extract.base import ChunkExtraction
 from kgkit.extract.trained.examples import FALLBACK_TYPES
+from kgkit.extract.trained.mentions import sentence_of, sentences
 from kgkit.extract.trained.model import TrainedModel, read_fingerprint
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk, Entity, Evidence, Provenance, Span, Triple
@@ -114,6 +115,7 @@ class TrainedExtractor:
 
     def _extract_doc(self, chunk: Chunk, doc: Any, model: TrainedModel) -> ChunkExtraction:
         off = chunk.start
+        text = doc.text  # Doc.text joins every token on each access
         preds = model.predict_doc(doc, threshold=self.threshold)
         triples: list[Triple] = []
         mentions: dict[tuple[str, int], tuple[Entity, Evidence]] = {}
@@ -125,11 +127,11 @@ class TrainedExtractor:
                 continue
             subj = self._entity(p.subject, p.head, rel.domain)
             obj = self._entity(p.object, p.tail, rel.range)
-            sent = doc[p.head.start].sent
+            sent = sentences(doc)[sentence_of(doc)[p.head.start]]
             s0 = min(sent.start_char, p.tail.start_char)
             s1 = max(sent.end_char, p.tail.end_char)
             prov = Provenance(chunk.document_id, chunk.id, Span(off + s0, off + s1), self.name, self.version, p.confidence)
-            triples.append(Triple(subj, p.relation, obj, prov, doc.text[s0:s1]))
+            triples.append(Triple(subj, p.relation, obj, prov, text[s0:s1]))
             for ent, m in ((subj, p.head), (obj, p.tail)):
                 if m.kind == "pron" or (ent.id, m.start_char) in mentions:
                     continue

