@@ -102,13 +102,13 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     confs0 = [p.confidence for ps in raw for p in ps]
     hits0 = [fact_key(p.subject, p.relation, p.object) in g for ps, g in zip(raw, gold) for p in ps]
     model.platt = fit_platt(confs0, hits0)
-    preds = [model.predict_doc(doc, threshold=0.01) for doc in docs] if model.platt is not None else raw
+    preds = [model.predict_doc(doc, threshold=0.002) for doc in docs] if model.platt is not None else raw
     n_gold = sum(len(g) for g in gold)
     best = (0.0, 0.5)
     best_f2 = (0.0, 0.5)
     best_f3 = (0.0, 0.5)
     bench_best = (0.0, 0.5)
-    for thr in [0.01, 0.02, 0.03, 0.04] + [x / 20 for x in range(1, 20)]:
+    for thr in [0.002, 0.005, 0.01, 0.02, 0.03, 0.04] + [x / 20 for x in range(1, 20)]:
         bench = sum(_sentence_f1(ps, ex, thr) for ps, ex in zip(preds, examples)) / max(1, len(examples))
         if bench > bench_best[0]:
             bench_best = (bench, thr)
