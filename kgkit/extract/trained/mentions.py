@@ -3,8 +3,9 @@
 Candidates are the union of: gazetteer matches (surfaces seen in training, longest first), spaCy named
 entities, runs of proper nouns, the subject phrase and the title-like opening words of each sentence,
 noun chunks, numbers, quoted strings and subject pronouns (resolved to an antecedent). The union is
-deliberately generous; the relation classifier decides which pairs hold a fact. Each candidate carries the canonical name extraction will output: the training name for a known
-surface ("Abilene" -> "Abilene, Texas"), else the cleaned surface.
+deliberately generous; the relation classifier decides which pairs hold a fact. Each candidate carries
+the canonical name extraction will output: the training name for a known surface ("Abilene" ->
+"Abilene, Texas"), else the cleaned surface.
 """
 
 from __future__ import annotations
