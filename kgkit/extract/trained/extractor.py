@@ -78,9 +78,10 @@ class TrainedExtractor:
 
     @property
     def version(self) -> str:
-        """``1+<model fingerprint>``: a retrained model changes the ledger's extractor key."""
+        """``2+<model fingerprint>``: a retrained model, or a kgkit whose mention finder changed (the leading
+        number), changes the ledger's extractor key."""
         if self._version is None:
-            self._version = f"1+{read_fingerprint(self.model_dir)}"
+            self._version = f"2+{read_fingerprint(self.model_dir)}"
         return self._version
 
     def warm_up(self) -> None:
