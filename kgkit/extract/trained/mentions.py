@@ -306,7 +306,8 @@ def _make(doc: Any, s: int, e: int, kind: str, gaz: Gazetteer) -> Mention:
     canon = gaz.canonical(surface)
     known = canon is not None
     if canon is None:
-        keep_the = surface.startswith("The ") and not doc[s].is_sent_start
+        # a capitalised "The" inside a sentence, or a title kept whole at its start, belongs to the name
+        keep_the = surface.startswith("The ") and (not doc[s].is_sent_start or kind == "lead_the")
         canon = surface[4:] if surface.lower().startswith("the ") and not keep_the else surface
     if kind == "propn" or kind.startswith("ent:") or kind == "chunk":
         if number_value(surface) is not None:
@@ -323,7 +324,7 @@ def _pronouns(doc: Any, mentions: Iterable[Mention]) -> list[Mention]:
     for t in doc:
         if t.lower_ not in PRONOUNS or t.pos_ not in ("PRON", "DET"):
             continue
-        sent_start = t.sent.start
+        sent_start = sentences(doc)[sentence_of(doc)[t.i]].start
         before = [m for m in named if m.end <= t.i]
         if not before:
             continue
@@ -332,7 +333,7 @@ def _pronouns(doc: Any, mentions: Iterable[Mention]) -> list[Mention]:
             ante = same[0]
         else:
             last_sent = before[-1].start
-            sent = doc[last_sent].sent
+            sent = sentences(doc)[sentence_of(doc)[last_sent]]
             ante = next(m for m in before if m.start >= sent.start)
         out.append(Mention(t.i, t.i + 1, t.idx, t.idx + len(t.text), t.text, "pron", ante.canonical, ante.known, ante))
     return out
