@@ -168,26 +168,17 @@ def learn_gazetteer(docs: Sequence[Any], examples: Sequence[Example], ontology: 
 
 
 def _label_pairs(mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]], ex: Example) -> tuple[list[str], int]:
-    """The relation each pair holds in the example (``NONE`` for none) and how many gold facts some pair holds.
-
-    A gold name matches a mention leniently (its variants: "The Hobbit" also as "Hobbit"), but where
-    several pairs match a fact, only those whose output names are the gold names themselves are
-    labelled, so that of two overlapping spans the one that writes the name as the examples do learns
-    to win ("The Terror Factor" in Wikidata, "Hobbit" only where the examples drop the article).
-    """
     keys = [m.keys() for m in mentions]
-    exact = [surface_key(m.resolved.canonical) for m in mentions]
     labels = [NONE] * len(pairs)
     found = 0
     for s, r, o in ex.triples:
         gs, go = gold_keys(s), gold_keys(o)
-        es, eo = surface_key(display_name(s)), surface_key(display_name(o))
-        hits = [(k, (exact[i] == es) + (exact[j] == eo)) for k, (i, j) in enumerate(pairs) if keys[i] & gs and keys[j] & go]
-        best = max((e for _, e in hits), default=0)
-        for k, e in hits:
-            if e == best:
+        hit = False
+        for k, (i, j) in enumerate(pairs):
+            if keys[i] & gs and keys[j] & go:
                 labels[k] = r
-        found += bool(hits)
+                hit = True
+        found += hit
     return labels, found
 
 
