@@ -38,7 +38,8 @@ from kgkit.store.base import CypherGraphStore, _entity_rows, _evidence_row
 from kgkit.types import Document, Entity, Evidence, Triple
 
 __all__ = ["BulkLoadReport", "GraphRows", "ImportFiles", "LocalNeo4j", "NodeRow", "RelRow", "admin_import_args",
-           "bulk_load", "dump_graph", "graph_rows_from_triples", "run_admin_import", "write_import_csv"]
+           "bulk_load", "dump_graph", "graph_rows_from_triples", "importer_phases", "run_admin_import",
+           "write_import_csv"]
 
 ARRAY_DELIMITER = "\x1f"  # ASCII unit separator: never in kgkit's text (checked), unlike ';'
 ADMIN_MAIN_CLASS = "org.neo4j.cli.AdminTool"
@@ -95,6 +96,8 @@ class BulkLoadReport:
     seconds: float = 0.0  # end to end, server stop/start included
     csv_bytes: int = 0
     csv_folder: str = ""
+    server_seconds: float = 0.0  # stopping the server before the import and starting it after
+    import_phases: dict[str, float] = field(default_factory=dict)  # the importer's own stages
 
 
 # -- sources ----------------------------------------------------------------------------------------
@@ -399,9 +402,11 @@ def admin_import_args(files: ImportFiles, database: str = "neo4j", *, threads: i
 
 def run_admin_import(files: ImportFiles, *, neo4j_dir: Path, lib_dir: Path, database: str = "neo4j",
                      java: str = "java", heap: str = "1g", max_off_heap: str = "1g", threads: int | None = None,
-                     overwrite: bool = False, timeout: float | None = None) -> float:
+                     overwrite: bool = False, timeout: float | None = None,
+                     phases: dict[str, float] | None = None) -> float:
     """Run ``neo4j-admin database import full`` from the server jars in ``lib_dir`` against the server
-    configured in ``neo4j_dir/conf``; returns its wall time in seconds. The server must be stopped."""
+    configured in ``neo4j_dir/conf``; returns its wall time in seconds. The server must be stopped.
+    ``phases``, if given, receives the seconds of each importer stage (``Node import``, ...)."""
     if not any(lib_dir.glob("neo4j-command-line-*.jar")):
         raise StoreUnavailableError(f"no Neo4j admin tool in {lib_dir}; build the server jars with scripts/neo4j/build.sh")
     if not (neo4j_dir / "conf" / "neo4j.conf").exists():
@@ -418,7 +423,33 @@ def run_admin_import(files: ImportFiles, *, neo4j_dir: Path, lib_dir: Path, data
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise StoreError(f"neo4j-admin database import failed (exit {proc.returncode}); its report is "
                          f"{files.folder / 'import.report'}:\n{tail}")
+    if phases is not None:
+        phases.update(importer_phases(proc.stdout + proc.stderr))
     return time.perf_counter() - t0
+
+
+_PHASE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z ]+?) COMPLETED in (?P<time>[0-9hms ]+?)\s*$", re.MULTILINE)
+_DONE = re.compile(r"^IMPORT DONE in (?P<time>[0-9hms ]+?)\.?\s*$", re.MULTILINE)
+_DURATION_PART = re.compile(r"(\d+)(ms|h|m|s)")
+
+
+def importer_phases(output: str) -> dict[str, float]:
+    """Seconds of each stage the importer printed (``Node import COMPLETED in 4s 708ms``) and of the
+    whole import (``IMPORT DONE in ...``, under ``total``).
+
+    >>> importer_phases("Node import COMPLETED in 1m 4s 708ms\\nIMPORT DONE in 1m 10s 5ms.")
+    {'Node import': 64.708, 'total': 70.005}
+    """
+    unit = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+    def seconds(text: str) -> float:
+        return round(sum(int(n) * unit[u] for n, u in _DURATION_PART.findall(text)), 3)
+
+    out = {m["name"]: seconds(m["time"]) for m in _PHASE.finditer(output)}
+    done = _DONE.search(output)
+    if done:
+        out["total"] = seconds(done["time"])
+    return out
 
 
 @dataclass
@@ -487,14 +518,19 @@ def bulk_load(graph: GraphRows, server: LocalNeo4j, *, csv_dir: str | Path, data
     rep.csv_seconds = time.perf_counter() - t
     rep.nodes, rep.relationships = files.node_count, files.relationship_count
     rep.csv_bytes = sum(p.stat().st_size for p in files.nodes + files.relationships)
+    t = time.perf_counter()
     server.stop()
+    rep.server_seconds = time.perf_counter() - t
     try:
         # The database is empty (checked above), so replacing its files loses nothing.
         rep.import_seconds = run_admin_import(files, neo4j_dir=server.neo4j_dir, lib_dir=server.lib_dir,
                                               database=database, java=server.java, heap=heap,
-                                              max_off_heap=max_off_heap, threads=threads, overwrite=True)
+                                              max_off_heap=max_off_heap, threads=threads, overwrite=True,
+                                              phases=rep.import_phases)
     finally:
+        t = time.perf_counter()
         server.start()
+        rep.server_seconds += time.perf_counter() - t
     t = time.perf_counter()
     with Neo4jStore(server.uri, database=database, create_schema=True):  # constraints + indexes, awaited
         pass
