@@ -459,7 +459,8 @@ def main() -> None:
     key = args.part if args.part != "curve" or args.stores == ["falkordb"] else "curve-" + "-".join(args.stores)
     res.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                load=" ".join(f"{x:.1f}" for x in os.getloadavg()),
-               command="KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 nice -n 10 python benchmarks/scale.py "
+               command="KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 "
+                       + (f"nice -n {os.nice(0)} " if os.nice(0) else "") + "python benchmarks/scale.py "
                        + " ".join(sys.argv[1:]))
     print(json.dumps(res, indent=1))
     if args.no_write:
