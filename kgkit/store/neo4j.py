@@ -191,10 +191,10 @@ class Neo4jStore(CypherGraphStore):
     def ensure_schema(self) -> None:
         """Create the uniqueness constraints and indexes (idempotent) and wait until they are online.
 
-        The plain indexes are created first, in one transaction: they fill in the background while
-        the constraints (one transaction; each waits for its own index) are built, and on a big
-        database (after a bulk import) that overlap, with a single wait at the end, saves a pass
-        per index.
+        The plain indexes are created first, in one transaction, and fill in the background while
+        the constraints (one transaction; each waits for its own index) are built; one wait at the
+        end. On a big database (after a bulk import) the index populations thus run alongside the
+        constraints' instead of after them.
         """
         stmts = self._schema_statements()
         indexes = [s for s in stmts if s.startswith("CREATE INDEX")]
