@@ -240,3 +240,13 @@ def test_a_bad_value_after_the_first_row_of_its_shape_is_still_refused(tmp_path:
     rows = [NodeRow("1", ("Entity",), {"id": "a", "v": good}), NodeRow("2", ("Entity",), {"id": "b", "v": bad})]
     with pytest.raises(StoreError, match=message):
         write_import_csv(GraphRows(rows, []), tmp_path / "csv")
+
+
+def test_importer_stage_times_are_read_from_its_output() -> None:
+    from kgkit.store.neo4j_bulk import importer_phases
+
+    out = ("(1/4) Node import 2026-12-01 03:46:08.316+0000\nNode import COMPLETED in 1m 6s 613ms\n"
+           "Relationship import COMPLETED in 423ms\nPost processing COMPLETED in 2s\nIMPORT DONE in 1h 2m 13s 45ms. \n")
+    assert importer_phases(out) == {"Node import": 66.613, "Relationship import": 0.423, "Post processing": 2.0,
+                                    "total": 3733.045}
+    assert importer_phases("no stages here") == {}
