@@ -278,6 +278,8 @@ def neo4j_paths(args: argparse.Namespace) -> dict[str, Any]:
                        "check": [st.documents, st.entities, st.facts, st.evidence],
                        "rels_per_s": round(len(triples) / bulk_s)}
         print("bulk:", res["bulk"], flush=True)
+        if args.bulk_only:
+            return res
         _fresh_neo4j(args.port)
         with Neo4jStore(server.uri, writers=args.writers) as s:
             t = time.perf_counter()
@@ -461,6 +463,7 @@ def main() -> None:
     n.add_argument("--writers", type=int, default=2)
     n.add_argument("--port", type=int, default=7717)
     n.add_argument("--import-heap", default="2g", help="JVM heap of neo4j-admin import")
+    n.add_argument("--bulk-only", action="store_true", help="skip the incremental path (a check, not a comparison)")
     sub.add_parser("render", help="rewrite scale.md from scale.json (no measurement)")
     s = sub.add_parser("_step")
     s.add_argument("--corpus", required=True)
@@ -488,7 +491,7 @@ def main() -> None:
                        + (f"nice -n {os.nice(0)} " if os.nice(0) else "") + "python benchmarks/scale.py "
                        + " ".join(sys.argv[1:]))
     print(json.dumps(res, indent=1))
-    if args.no_write:
+    if args.no_write or getattr(args, "bulk_only", False):  # a partial run is never written
         return
     path = RESULTS / "scale.json"
     allres = json.loads(path.read_text()) if path.exists() else {}
