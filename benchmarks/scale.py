@@ -206,7 +206,10 @@ def curve(args: argparse.Namespace) -> dict[str, Any]:
                 r = _run_step(corpus, tmp / f"work-{k}-{store}", store=store, port=args.port)
                 if store == "neo4j":
                     r["server_peak_rss_mib"] = round(_neo4j_hwm_kib() / 1024, 1)
-                    r["store_bytes"] = _du(_neo4j_dir() / "data" / "databases" / "neo4j")
+                    # Store files and transaction log: the store files are written at checkpoints.
+                    data = _neo4j_dir() / "data"
+                    r["store_bytes"] = _du(data / "databases" / "neo4j") + _du(data / "transactions" / "neo4j")
+                    r["store_counts_tx_log"] = True
                 r.update(k=k, files=files, store=store)
                 print(json.dumps(r), flush=True)
                 out["steps"].append(r)
@@ -343,9 +346,21 @@ def _render_curve(c: dict[str, Any]) -> list[str]:
     lines.append("\nFacts grow more slowly than documents (entities and evidence grow with k): in renamed "
                  "copies spaCy recognises fewer names as entities, so it finds fewer relations between them. "
                  "The time per document is what the curve is about.")
+    split = [f"{s['store']} {s['k']}x: {1000 * s['extract_s'] / s['documents']:.1f} + "
+             f"{1000 * (s['seconds'] - s['extract_s']) / s['documents']:.1f}"
+             for s in c["steps"] if s.get("extract_s") and s["documents"]]
+    if split:
+        lines.append("\nTime per document, extraction + the rest (reading, chunking, ledger, store writes), in ms: "
+                     + "; ".join(split) + ". The load average at each step's end, other engineers' jobs included: "
+                     + "; ".join(f"{s['k']}x {s['load'][0]:.1f}" for s in c["steps"] if s.get("load")) + ".")
     if 64 not in {s["k"] for s in c["steps"]}:
         lines.append(f"\nThe 64x step was not run for {', '.join(stores)} in this session"
                      + (c.get("note") and f": {c['note']}" or "."))
+    if any(s["store"] == "neo4j" and not s.get("store_counts_tx_log") for s in c["steps"]):
+        lines.append("\nNeo4j's store MiB in this run counts only the store files under data/databases/neo4j, which "
+                     "did not grow during these short runs: Neo4j keeps new records in its page cache and "
+                     "transaction log and writes the store files at checkpoints (scale.py now adds the "
+                     "transaction log).")
     for key in (k for k in c if k.startswith("exponent_")):
         store = key.split("_", 1)[1]
         lines.append(f"\n{store}: growth exponent of time over k = **{c[key]}** (goal <= 1.1); "
