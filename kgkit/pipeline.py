@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, TypeVar
@@ -210,16 +211,17 @@ def _ingest(
         prefetch = getattr(extractor, "prefetch", None) if not dry_run else None
         prepared = ((len(b), [p for p in (_prepare(f, run) for f in b) if p is not None])
                     for b in _batched(todo, batch_documents))
-        # Only a remote executor reads one batch ahead; a local run prepares each batch when it is due.
-        paired = _with_next(prepared) if callable(prefetch) else ((b, None) for b in prepared)
-        for (n_files, pending), following in paired:
+        # Only a remote executor reads ahead (``prefetch_depth`` batches); a local run prepares each
+        # batch when it is due.
+        depth = max(1, int(getattr(extractor, "prefetch_depth", 1))) if callable(prefetch) else 0
+        for (n_files, pending), ahead in _with_lookahead(prepared, depth):
             if bar and len(pending) < n_files:
                 bar.advance(task, n_files - len(pending))
             if callable(prefetch):
-                # A remote executor extracts the next batch while this one is written (one batch ahead).
-                prefetch([c for p in pending for c in p.chunks])
-                if following is not None:
-                    prefetch([c for p in following[1] for c in p.chunks])
+                # The workers extract the batches ahead while this one is written to the store, so
+                # they never wait for the driver (prefetching an already sent batch is a no-op).
+                for _, batch in ((n_files, pending), *ahead):
+                    prefetch([c for p in batch for c in p.chunks])
             if not pending:
                 continue
             if dry_run:
@@ -281,17 +283,15 @@ def _gone(path: Path) -> bool:
     return False
 
 
-def _with_next(items: Iterator[_T]) -> Iterator[tuple[_T, _T | None]]:
-    """Each item with the one after it (``None`` for the last), reading one item ahead."""
-    it = iter(items)
-    try:
-        current = next(it)
-    except StopIteration:
-        return
-    for following in it:
-        yield current, following
-        current = following
-    yield current, None
+def _with_lookahead(items: Iterator[_T], depth: int) -> Iterator[tuple[_T, list[_T]]]:
+    """Each item with the (up to) ``depth`` items after it, reading that far ahead (0: no reading ahead)."""
+    window: deque[_T] = deque()
+    for item in items:
+        window.append(item)
+        if len(window) > depth:
+            yield window.popleft(), list(window)
+    while window:
+        yield window.popleft(), list(window)
 
 
 def _batched(items: Sequence[SourceFile], n: int) -> Iterator[Sequence[SourceFile]]:

@@ -22,6 +22,7 @@ or ``executor: ray`` (a local Ray with 2 workers); the command line: ``kgkit ing
 from __future__ import annotations
 
 import pickle
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -49,6 +50,9 @@ class ExecutorSpec:
             (~1 ms locally), smaller balances load better.
         cpus_per_worker: CPUs Ray reserves for each actor.
         max_task_retries: how often a task is sent again after its worker died.
+        batches_ahead: ingest batches handed to the workers before the driver waits for the oldest:
+            while the driver writes one batch to the store and reads the next files, the workers
+            always have this many batches queued, so they never wait for the driver.
     """
 
     name: str = "local"
@@ -57,6 +61,7 @@ class ExecutorSpec:
     chunks_per_task: int = 16
     cpus_per_worker: float = 1.0
     max_task_retries: int = 3
+    batches_ahead: int = 2
 
 
 def parse_executor(value: str | Mapping[str, Any] | ExecutorSpec | None) -> ExecutorSpec:
@@ -77,8 +82,8 @@ def parse_executor(value: str | Mapping[str, Any] | ExecutorSpec | None) -> Exec
         raise ConfigError(f"executor must be a name ({', '.join(EXECUTORS)}) or a mapping, not {type(value).__name__}")
     if spec.name not in EXECUTORS:
         raise ConfigError(f"unknown executor {spec.name!r}; choose one of: {', '.join(EXECUTORS)}")
-    if spec.workers < 1 or spec.chunks_per_task < 1 or spec.max_task_retries < 0:
-        raise ConfigError("executor: workers and chunks_per_task must be >= 1 and max_task_retries >= 0")
+    if spec.workers < 1 or spec.chunks_per_task < 1 or spec.batches_ahead < 1 or spec.max_task_retries < 0:
+        raise ConfigError("executor: workers, chunks_per_task and batches_ahead must be >= 1 and max_task_retries >= 0")
     return spec
 
 
@@ -104,8 +109,11 @@ class _ExtractionWorker:
         self.extractor = extractor
         self.extractor.warm_up()
 
-    def extract(self, chunks: list[Chunk]) -> list[ChunkExtraction]:
-        return self.extractor.extract(chunks)
+    def extract(self, chunks: list[Chunk]) -> tuple[list[ChunkExtraction], float]:
+        """The extractions, and the seconds this worker spent on them (for the driver's figures)."""
+        t0 = time.perf_counter()
+        out = self.extractor.extract(chunks)
+        return out, time.perf_counter() - t0
 
     def ping(self) -> bool:
         return True
@@ -123,8 +131,13 @@ class RayExtractor:
     """An :class:`Extractor` that spreads chunks over a pool of Ray actors; see the module docstring.
 
     ``warm_up()`` joins or starts Ray and creates the actors; ``close()`` removes them (and shuts down
-    the Ray it started). ``prefetch(chunks)`` starts extracting chunks the next ``extract`` call will
-    ask for, so workers keep busy while the driver writes the previous batch to the store.
+    the Ray it started). ``prefetch(chunks)`` starts extracting chunks a later ``extract`` call will
+    ask for, so workers keep busy while the driver writes the previous batch to the store; the ingest
+    run keeps ``prefetch_depth`` batches ahead. A task goes to the actor with the fewest unfinished
+    tasks, so a slow task on one worker does not hold back the others' queues.
+
+    ``figures()`` tells where the time went: start-up (creating the actors, loading the extractor in
+    each), the driver's waits for results, and the workers' own extraction time.
     """
 
     def __init__(self, inner: Extractor, spec: ExecutorSpec | None = None) -> None:
@@ -139,12 +152,27 @@ class RayExtractor:
         self._actor_cls: Any = None
         self._started_ray = False
         self._prefetched: dict[tuple[str, ...], list[tuple[_Task, Any]]] = {}
-        self._next_actor = 0
+        self._next_actor = 0  # tasks submitted so far
+        self._unfinished: dict[Any, int] = {}  # actor -> tasks sent to it and not yet collected
+        self.startup_seconds = 0.0  # warm_up: joining Ray, creating the actors, loading the extractor
+        self.wait_seconds = 0.0  # the driver blocked on results
+        self.worker_seconds = 0.0  # extraction time reported by the workers, summed
+
+    @property
+    def prefetch_depth(self) -> int:
+        """How many ingest batches the driver hands out ahead of the one it waits for."""
+        return self.spec.batches_ahead
+
+    def figures(self) -> dict[str, float]:
+        return {"startup_s": round(self.startup_seconds, 2), "wait_s": round(self.wait_seconds, 2),
+                "worker_s": round(self.worker_seconds, 2), "tasks": self._next_actor, "resent": self.resent,
+                "restarts": self.restarts}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def warm_up(self) -> None:
         if self.actors:
             return
+        t0 = time.perf_counter()
         ray = self._ray = _import_ray()
         if not ray.is_initialized():
             if self.spec.address is None:
@@ -162,6 +190,7 @@ class RayExtractor:
         self._actor_cls = ray.remote(num_cpus=self.spec.cpus_per_worker, max_restarts=0)(_ExtractionWorker)
         self.actors = [self._new_actor() for _ in range(self.spec.workers)]
         ray.get([a.ping.remote() for a in self.actors])  # fail here, not mid-run, if the extractor cannot load
+        self.startup_seconds += time.perf_counter() - t0
 
     def _new_actor(self) -> Any:
         return self._actor_cls.remote(self.inner)
@@ -174,6 +203,7 @@ class RayExtractor:
             ray.kill(a)
         self.actors = []
         self._prefetched.clear()
+        self._unfinished.clear()
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
@@ -222,20 +252,31 @@ class RayExtractor:
         return [_Task(i, list(chunks[s : s + n])) for i, s in enumerate(range(0, len(chunks), n))]
 
     def _submit(self, task: _Task) -> Any:
-        task.actor = self.actors[self._next_actor % len(self.actors)]
+        # The actor with the fewest unfinished tasks; ties go round the pool from the last choice.
+        n = len(self.actors)
+        order = [self.actors[(self._next_actor + i) % n] for i in range(n)]
+        task.actor = min(order, key=lambda a: self._unfinished.get(a, 0))
+        self._unfinished[task.actor] = self._unfinished.get(task.actor, 0) + 1
         self._next_actor += 1
         task.attempts += 1
         return task.actor.extract.remote(task.chunks)
+
+    def _finished(self, actor: Any) -> None:
+        if self._unfinished.get(actor, 0) > 0:
+            self._unfinished[actor] -= 1
 
     def _collect(self, running: list[tuple[_Task, Any]], results: dict[int, list[ChunkExtraction]]) -> None:
         ray = self._ray
         pending = deque(running)
         while pending:
             task, ref = pending.popleft()
+            t0 = time.perf_counter()
             try:
-                results[task.index] = ray.get(ref)
+                results[task.index], seconds = ray.get(ref)
+                self.worker_seconds += seconds
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                     ray.exceptions.ObjectLostError) as err:
+                self._finished(task.actor)
                 self._replace(task.actor)
                 if task.attempts > self.spec.max_task_retries:
                     reason = f"Ray worker died {task.attempts} times on this task: {type(err).__name__}"
@@ -243,6 +284,10 @@ class RayExtractor:
                     continue
                 self.resent += 1
                 pending.append((task, self._submit(task)))
+            else:
+                self._finished(task.actor)
+            finally:
+                self.wait_seconds += time.perf_counter() - t0
 
     def _replace(self, actor: Any) -> None:
         """Replace the actor a failed task ran on (once: its other tasks fail the same way)."""
@@ -250,4 +295,5 @@ class RayExtractor:
             if a is actor:
                 self._ray.kill(a)
                 self.actors[i] = self._new_actor()
+                self._unfinished.pop(a, None)
                 self.restarts += 1

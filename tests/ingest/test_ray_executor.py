@@ -164,3 +164,57 @@ def test_executor_options_are_checked() -> None:
         parse_executor({"name": "ray", "nodes": 3})
     with pytest.raises(ConfigError, match="workers"):
         parse_executor({"name": "ray", "workers": 0})
+
+
+class _RecordingRemote:
+    """A stand-in for a remote executor: records which batches were handed out before each wait."""
+
+    name, version = "recording", "1"
+
+    def __init__(self, depth: int) -> None:
+        self.prefetch_depth = depth
+        self.sent: list[str] = []  # document ids, in the order their batches were prefetched
+        self.seen_at_extract: list[tuple[str, list[str]]] = []
+
+    def warm_up(self) -> None:
+        pass
+
+    def prefetch(self, chunks: Sequence) -> None:
+        doc = chunks[0].document_id if chunks else ""
+        if doc and doc not in self.sent:
+            self.sent.append(doc)
+
+    def extract(self, chunks: Sequence):
+        from kgkit.extract.base import ChunkExtraction
+
+        self.seen_at_extract.append((chunks[0].document_id, list(self.sent)))
+        return [ChunkExtraction(chunk=c) for c in chunks]
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_the_driver_keeps_prefetch_depth_batches_ahead_of_the_one_it_writes(tmp_path: Path, depth: int) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):
+        (docs / f"d{i}.txt").write_text(f"Document number {i} talks about Paris.", encoding="utf-8")
+    remote = _RecordingRemote(depth)
+    report, _, _ = _ingest_into(tmp_path, "look", docs, remote, batch_documents=1)
+    assert report.processed == 6
+    order = [doc for doc, _ in remote.seen_at_extract]
+    assert remote.sent == order, "batches are handed out in the order they are written"
+    for i, (_, sent) in enumerate(remote.seen_at_extract):
+        assert len(sent) == min(6, i + 1 + depth), f"batch {i}: {depth} batch(es) ahead were already sent"
+
+
+def test_ray_figures_tell_start_up_waits_and_worker_time(ray_session, local_run, tmp_path: Path, sample_dir: Path) -> None:
+    _, local_graph, _ = local_run
+    remote = RayExtractor(SpacyExtractor(), ExecutorSpec(name="ray", workers=2, chunks_per_task=4, batches_ahead=3))
+    try:
+        _, graph, _ = _ingest_into(tmp_path, "deep", sample_dir, remote)
+        fig = remote.figures()
+        unfinished = sorted(remote._unfinished.values())
+    finally:
+        remote.close()
+    assert graph == local_graph, "three batches ahead: still the same facts and evidence"
+    assert fig["startup_s"] > 0 and fig["worker_s"] > 0 and fig["tasks"] >= 2 and fig["resent"] == 0
+    assert unfinished == [0, 0], "every task sent was collected"

@@ -175,3 +175,78 @@ def test_cli_import_then_incremental_ingest_finds_nothing_to_do(
     assert again.exit_code == 0, again.output
     out = json.loads(again.output.strip().splitlines()[-1])
     assert out["processed"] == 0 and out["unchanged"] == out["scanned"] > 0
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_rows_of_one_shape_whose_values_differ_in_type_go_to_the_right_files(tmp_path: Path) -> None:
+    """Signatures are worked out once per row shape (keys + value types); a row whose list items or
+    scalar types differ still gets the header of its own values, as when each row was typed alone."""
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    rows = [NodeRow("a", ("Entity",), {"id": "a", "tags": ["x", "y"], "n": 1, "ok": True}),
+            NodeRow("b", ("Entity",), {"id": "b", "tags": [1, 2], "n": 2, "ok": False}),  # same shape key, long[]
+            NodeRow("c", ("Entity",), {"id": "c", "tags": [], "n": True, "ok": True}),  # bool where an int was
+            NodeRow("d", ("Entity",), {"id": "d", "tags": ["z"], "n": Level.HIGH, "ok": True}),  # an int subclass
+            NodeRow("e", ("Entity",), {"id": "e", "tags": ["w"], "n": 5, "ok": None})]  # None: no such property
+    files = write_import_csv(GraphRows(rows, []), tmp_path / "csv")
+    by_id = {r[0]: (tuple(h), r) for p in files.nodes for h, *body in [_read_csv(p)] for r in body}
+    assert by_id["a"] == ((":ID", ":LABEL", "id:string", "n:long", "ok:boolean", "tags:string[]"),
+                          ["a", "Entity", "a", "1", "true", f"x{ARRAY_DELIMITER}y"])
+    assert by_id["b"][0][-1] == "tags:long[]" and by_id["b"][1][-1] == f"1{ARRAY_DELIMITER}2"
+    assert by_id["c"][0][3] == "n:boolean" and by_id["c"][1][3:] == ["true", "true", ""]
+    assert by_id["d"][1][3] == "3", "an IntEnum is written as the number, as str() of an int gives"
+    assert by_id["e"][0] == (":ID", ":LABEL", "id:string", "n:long", "tags:string[]")
+    assert by_id["a"][0] == by_id["d"][0] and len(files.nodes) == 4
+
+
+def test_line_breaks_are_noticed_so_the_importer_parses_multiline_only_when_needed(tmp_path: Path) -> None:
+    from kgkit.store.neo4j_bulk import ImportFiles, admin_import_args
+
+    plain = write_import_csv(GraphRows([NodeRow("1", ("Entity",), {"id": "a", "text": "one line"})],
+                                       [RelRow("1", "1", "SELF", {"id": "r"})]), tmp_path / "plain")
+    assert plain.multiline == []
+    assert "--multiline-fields=false" in admin_import_args(plain)
+    broken = write_import_csv(GraphRows([NodeRow("1", ("Entity",), {"id": "a", "text": "one line"}),
+                                         NodeRow("2", ("Evidence",), {"id": "b", "text": "two\nlines"}),
+                                         NodeRow("3", ("Evidence",), {"id": "c", "text": "carriage\rreturn"})],
+                                        []), tmp_path / "broken")
+    assert broken.multiline == [broken.nodes[1]] and len(broken.nodes) == 2
+    assert "--multiline-fields=true" in admin_import_args(broken)
+    unknown = ImportFiles(tmp_path / "plain", nodes=plain.nodes)  # written elsewhere: assume line breaks
+    assert "--multiline-fields=true" in admin_import_args(unknown)
+    assert _read_csv(broken.nodes[1])[1:] == [["2", "Evidence", "b", "two\nlines"], ["3", "Evidence", "c", "carriage\rreturn"]]
+
+
+def test_many_rows_are_written_in_order_across_buffer_flushes(tmp_path: Path) -> None:
+    n = 10_000  # more than one write buffer
+    rows = (NodeRow(str(i), ("Entity",), {"id": f"e{i}", "c": i / 3}) for i in range(n))
+    files = write_import_csv(GraphRows(rows, []), tmp_path / "csv")
+    body = _read_csv(files.nodes[0])[1:]
+    assert files.node_count == len(body) == n
+    assert body[0] == ["0", "Entity", "0.0", "e0"] and body[-1] == [str(n - 1), "Entity", repr((n - 1) / 3), f"e{n - 1}"]
+
+
+@pytest.mark.parametrize("bad, message", [(float("nan"), "cannot be imported as a number"),
+                                          (["a", "b\x1fc"], r"U\+001F")])
+def test_a_bad_value_after_the_first_row_of_its_shape_is_still_refused(tmp_path: Path, bad: Any, message: str) -> None:
+    good = 0.5 if isinstance(bad, float) else ["a"]
+    rows = [NodeRow("1", ("Entity",), {"id": "a", "v": good}), NodeRow("2", ("Entity",), {"id": "b", "v": bad})]
+    with pytest.raises(StoreError, match=message):
+        write_import_csv(GraphRows(rows, []), tmp_path / "csv")
+
+
+def test_importer_stage_times_are_read_from_its_output() -> None:
+    from kgkit.store.neo4j_bulk import importer_phases
+
+    out = ("(1/4) Node import 2026-12-01 03:46:08.316+0000\nNode import COMPLETED in 1m 6s 613ms\n"
+           "Relationship import COMPLETED in 423ms\nPost processing COMPLETED in 2s\nIMPORT DONE in 1h 2m 13s 45ms. \n")
+    assert importer_phases(out) == {"Node import": 66.613, "Relationship import": 0.423, "Post processing": 2.0,
+                                    "total": 3733.045}
+    assert importer_phases("no stages here") == {}
