@@ -81,10 +81,3 @@ def test_a_model_skips_its_barren_kind_pairs(spacy_extractor, tmp_path) -> None:
     assert "gaz|gaz" not in after
     mentions = find_mentions(doc, again.gazetteer)
     assert any(kind_pair(mentions[i], mentions[j]) == "gaz|gaz" for i, j in candidate_pairs(doc, mentions))
-
-
-def test_a_title_kept_whole_at_the_sentence_start_keeps_its_article(spacy_extractor) -> None:
-    doc = spacy_extractor.nlp("The Terror Factor is a 2007 film directed by Garry Medeiros.")
-    names = {m.kind: m.canonical for m in find_mentions(doc, Gazetteer())}
-    assert names["lead_the"] == "The Terror Factor", names
-    assert "Terror Factor" in names.values(), "the variant without the article stays a candidate"
