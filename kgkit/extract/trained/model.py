@@ -384,7 +384,7 @@ class TrainedModel:
         if self.platt is not None:
             for per_sent in support.values():
                 for sent, p in per_sent.items():
-                    per_sent[sent] = float(platt_scale(np.float64(p), *self.platt)) if p > 0 else 0.0
+                    per_sent[sent] = float(platt_scale(np.asarray(p), *self.platt)) if p > 0 else 0.0
         # A fact restated in several sentences of a text is likelier than each statement alone
         # (noisy-or over sentences); a single sentence keeps its own probability.
         for key, per_sent in support.items():
