@@ -73,11 +73,12 @@ def test_hostile_parameter_values_are_data_not_code(workdir: Path) -> None:
 def test_export_formats_round_trip(workdir: Path, tmp_path: Path) -> None:
     from rdflib import Graph
 
-    total = json.loads(_run("stats", "--json", "--workdir", str(workdir)))["facts"]
+    stats = json.loads(_run("stats", "--json", "--workdir", str(workdir)))
     (row,) = json.loads(_run("query", "MATCH (:Entity)-[r]->(:Entity) WHERE r.fusion_status = 'rejected' RETURN count(r) AS n",
                              "--format", "json", "--workdir", str(workdir)))
-    # the default export is the view: every fact but those fusion rejected; --audit writes them all
-    for audit, facts in ((False, total - row["n"]), (True, total)):
+    assert row["n"] == stats["rejected_facts"] > 0, "stats counts the rejected facts apart from the view's"
+    # the default export is the view (stats' facts: every fact but those fusion rejected); --audit writes them all
+    for audit, facts in ((False, stats["facts"]), (True, stats["facts"] + stats["rejected_facts"])):
         flag = ["--audit"] if audit else []
         for fmt, parse in [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")]:
             out = tmp_path / f"g.{fmt}"
@@ -109,6 +110,8 @@ def test_python_api_mirrors_the_cli(workdir: Path) -> None:
         view = kg.view()
         s = kg.stats()
     assert len(df) == s.entity_types["Person"]
-    assert audit.number_of_nodes() == s.entities and audit.number_of_edges() == s.facts
-    # the default is the view: rejected facts (and values only they named) left out
-    assert g.number_of_edges() == s.facts - len(view.rejected) and g.number_of_nodes() == len(view.entities)
+    assert audit.number_of_nodes() == s.entities
+    assert audit.number_of_edges() == s.facts + s.rejected_facts + s.candidate_facts
+    # the default is the view: rejected facts (and values only they named) left out; stats' facts are the view's
+    assert g.number_of_edges() == s.facts and s.rejected_facts == len(view.rejected) > 0
+    assert g.number_of_nodes() == len(view.entities)
