@@ -6,7 +6,7 @@ import pytest
 
 from kgkit.extract.trained.examples import Example
 from kgkit.extract.trained.mentions import Gazetteer, find_mentions
-from kgkit.extract.trained.model import _discount_repeats
+from kgkit.extract.trained.pairs import discount_repeats as _discount_repeats
 from kgkit.extract.trained.training import repeat_rates
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,15 @@ from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
-from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions, sentence_of, sentences
+from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
+from kgkit.extract.trained.pairs import (
+    Prediction,
+    candidate_pairs,
+    discount_repeats,
+    drop_overlaps,
+    kind_pair,
+    sentence_starts,
+)
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
@@ -45,6 +53,7 @@ __all__ = [
     "Prediction",
     "TrainedModel",
     "candidate_pairs",
+    "kind_pair",
     "fingerprint_of",
     "make_scorer",
     "read_fingerprint",
@@ -111,46 +120,6 @@ def context_width(word_vectors: str | None) -> int:
     if word_vectors != "minilm":
         raise ModelFolderError(f"unknown word vectors {word_vectors!r}; retrain the model with `kgkit extract train`")
     return len(GROUPS) * minilm_word_vectors().dim
-
-
-def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400) -> list[tuple[int, int]]:
-    """Ordered (head, tail) index pairs in the same sentence; a pronoun head reaches its antecedent's facts."""
-    starts = sentence_starts(doc)
-    sent_of = [starts[m.start] for m in mentions]
-    pairs: list[tuple[int, int]] = []
-    for i, h in enumerate(mentions):
-        if h.is_literal:
-            continue  # values are objects, never subjects
-        for j, t in enumerate(mentions):
-            if i == j or sent_of[i] != sent_of[j] or t.kind == "pron":
-                continue
-            if h.start < t.end and t.start < h.end:
-                continue  # overlapping spans name the same thing
-            if h.resolved.canonical == t.resolved.canonical:
-                continue
-            pairs.append((i, j))
-    return pairs[:max_pairs]
-
-
-def kind_pair(head: Mention, tail: Mention) -> str:
-    """``"head kind|tail kind"``, named-entity labels folded (``ent:PERSON`` -> ``ent``)."""
-    return f"{head.kind.split(':')[0]}|{tail.kind.split(':')[0]}"
-
-
-def sentence_starts(doc: Any) -> list[int]:
-    """For each token, the index of the first token of its sentence."""
-    sents = sentences(doc)
-    return [sents[k].start for k in sentence_of(doc)]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    head: Mention
-    relation: str
-    tail: Mention
-    subject: str
-    object: str
-    confidence: float
 
 
 @dataclass
@@ -380,7 +349,7 @@ class TrainedModel:
                 if key not in best or best[key].confidence < pred.confidence:
                     best[key] = pred
         if self.repeat_rate is not None:
-            _discount_repeats(support, self.repeat_rate)
+            discount_repeats(support, self.repeat_rate)
         if self.platt is not None:
             for per_sent in support.values():
                 for sent, p in per_sent.items():
@@ -396,7 +365,7 @@ class TrainedModel:
                 del best[key]
             else:
                 best[key] = replace(best[key], confidence=conf)
-        return _drop_overlaps(list(best.values()))
+        return drop_overlaps(list(best.values()))
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -479,42 +448,3 @@ def read_fingerprint(folder: str | Path) -> str:
         return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, json.JSONDecodeError) as err:
         raise ModelFolderError(f"{path}: unreadable ({err}); retrain with `kgkit extract train`") from err
-
-
-def _discount_repeats(support: dict[tuple[str, str, str], dict[int, float]], rate: Mapping[str, float]) -> None:
-    """Scale the second, third ... fact of one relation in one sentence by the relation's repeat rate.
-
-    Pairs are scored one by one, so "directed by A ... produced by B" can give A and B the same
-    relation with similar probabilities; the examples say how often a sentence really states one
-    relation twice (a few per cent in Text2KGBench), which is the prior odds of the runner-up.
-    """
-    ranked: dict[tuple[int, str], list[tuple[float, tuple[str, str, str]]]] = {}
-    for key, per_sent in support.items():
-        for sent, p in per_sent.items():
-            ranked.setdefault((sent, key[1]), []).append((p, key))
-    for (sent, rel), facts in ranked.items():
-        if len(facts) < 2:
-            continue
-        facts.sort(key=lambda x: -x[0])
-        r = rate.get(rel, 1.0)
-        for p, key in facts[1:]:
-            support[key][sent] = p * r
-
-
-def _drop_overlaps(preds: list[Prediction]) -> list[Prediction]:
-    """For one head and relation, overlapping tail spans are one value: keep the most confident."""
-    preds.sort(key=lambda p: -p.confidence)
-    kept: list[Prediction] = []
-    for p in preds:
-        clash = any(
-            k.relation == p.relation and k.subject == p.subject
-            and k.tail.start < p.tail.end and p.tail.start < k.tail.end
-            for k in kept
-        ) or any(
-            k.relation == p.relation and k.object == p.object
-            and k.head.resolved.start < p.head.resolved.end and p.head.resolved.start < k.head.resolved.end
-            for k in kept
-        )
-        if not clash:
-            kept.append(p)
-    return kept

@@ -36,7 +36,8 @@ from kgkit.extract.trained.mentions import (
     name_variants,
     surface_key,
 )
-from kgkit.extract.trained.model import NONE, TrainedModel, candidate_pairs, context_width, kind_pair, make_scorer
+from kgkit.extract.trained.model import NONE, TrainedModel, context_width, make_scorer
+from kgkit.extract.trained.pairs import candidate_pairs, kind_pair
 from kgkit.ontology import Ontology
 from kgkit.types import stable_hash
 
