@@ -41,6 +41,8 @@ def ask_cmd(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (default $KGKIT_LLM_MODEL)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     audit: bool = typer.Option(False, "--audit", help="Search the whole graph, facts fusion rejected included."),
+    plausibility_model: Optional[Path] = typer.Option(None, "--plausibility-model", help="A `kgkit embed train` run folder on this graph: among answers of one-hop paths, the fact the model finds more plausible ranks higher."),
+    plausibility_weight: float = typer.Option(0.1, "--plausibility-weight", min=0.0, help="Weight of the model's calibrated probability added to each answer's path score (with --plausibility-model)."),
 ) -> None:
     """Answer a question from the graph: answer, ranked paths, and cited facts with their sources.
 
@@ -52,9 +54,15 @@ def ask_cmd(
 
     with open_graph(pipeline, store, workdir) as kg:
         try:
+            hook = None
+            if plausibility_model is not None:
+                from kgkit.embed.plausibility import graph_reasoner_hook
+
+                hook = graph_reasoner_hook(plausibility_model, kg.store)
             result = ask_store(kg.store, question, scorer=scorer, device=device, client=_client(llm, llm_base_url, llm_model),
-                               ontology=kg.ontology,
-                               max_hops=max_hops, k_paths=k_paths, include="all" if audit else "accepted")
+                               ontology=kg.ontology, max_hops=max_hops, k_paths=k_paths,
+                               include="all" if audit else "accepted", plausibility=hook,
+                               plausibility_weight=plausibility_weight)
         except KgkitError as err:
             fail(str(err))
     data = result.as_dict()

@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from kgkit.store.base import GraphStore
 
 __all__ = ["Calibration", "CALIBRATION_FILE", "fit_calibration", "load_calibration", "save_calibration",
-           "ensure_calibration", "plausibility", "reasoner_hook", "fusion_tiebreaker", "graph_tiebreaker", "corrupt",
+           "ensure_calibration", "plausibility", "reasoner_hook", "fusion_tiebreaker", "graph_tiebreaker", "graph_reasoner_hook",
+           "corrupt",
            "calibrate_on_dataset"]
 
 CALIBRATION_FILE = "calibration.json"
@@ -252,23 +253,40 @@ def fusion_tiebreaker(model: "KGEPredictor | str | Path", *,
     return lambda triples: plausibility(p, triples, calibration=cal)
 
 
-def graph_tiebreaker(run_dir: str | Path, store: "GraphStore") -> Callable[[Sequence[tuple[str, str, str]]], list[float]]:
-    """The ``tiebreaker=`` of fusion's ``plausibility_model`` (``kgkit fuse --plausibility-model RUN``):
-    :func:`fusion_tiebreaker` of the run trained on the graph in ``run_dir``, loaded now, its
-    calibration fitted on the graph when the run has none (:func:`ensure_calibration`).
-
-    Raises:
-        ConfigError: ``run_dir`` holds no trained model (the message says how to train one).
-    """
+def _graph_model(run_dir: str | Path, store: "GraphStore", setting: str) -> tuple[KGEPredictor, Calibration]:
+    """The model trained on the graph in ``run_dir`` and its calibration (fitted on the graph when the
+    run has none), loaded now so that a bad path fails before anything runs."""
     from kgkit.embed.training import MODEL_FILE
 
     if not (Path(run_dir) / MODEL_FILE).is_file():
         raise ConfigError(
-            f"fusion.plausibility_model: no trained model in {run_dir} ({MODEL_FILE} not found); train one on the "
+            f"{setting}: no trained model in {run_dir} ({MODEL_FILE} not found); train one on the "
             f"graph first with `kgkit embed train pipelines/kge-graph-complex.yaml --run-dir {run_dir}`, "
-            "or leave plausibility_model out")
+            f"or leave {setting} out")
     p = KGEPredictor(run_dir)
-    return fusion_tiebreaker(p, calibration=ensure_calibration(p, store))
+    return p, ensure_calibration(p, store)
+
+
+def graph_tiebreaker(run_dir: str | Path, store: "GraphStore") -> Callable[[Sequence[tuple[str, str, str]]], list[float]]:
+    """The ``tiebreaker=`` of fusion's ``plausibility_model`` (``kgkit fuse --plausibility-model RUN``):
+    :func:`fusion_tiebreaker` of the run trained on the graph in ``run_dir``.
+
+    Raises:
+        ConfigError: ``run_dir`` holds no trained model (the message says how to train one).
+    """
+    p, cal = _graph_model(run_dir, store, "fusion.plausibility_model")
+    return fusion_tiebreaker(p, calibration=cal)
+
+
+def graph_reasoner_hook(run_dir: str | Path, store: "GraphStore") -> Callable[[str, str, str], float]:
+    """The reasoner's ``plausibility=`` hook from the run trained on the graph in ``run_dir``
+    (``kgkit ask --plausibility-model RUN``): :func:`reasoner_hook` with the graph's calibration.
+
+    Raises:
+        ConfigError: ``run_dir`` holds no trained model (the message says how to train one).
+    """
+    p, cal = _graph_model(run_dir, store, "--plausibility-model")
+    return reasoner_hook(p, calibration=cal)
 
 
 def calibrate_on_dataset(model: "Model", dataset: "KGEDataset", run_dir: str | Path | None = None, *,

@@ -357,6 +357,32 @@ def test_fuse_with_a_missing_plausibility_model_names_the_fix_and_writes_nothing
     assert PipelineConfig.from_dict({"fusion": {"plausibility_model": "runs/g"}}).fusion["plausibility_model"] == "runs/g"
 
 
+def test_ask_plausibility_model_ranks_the_more_plausible_of_two_answers_first(tmp_path):
+    """Ada bornIn London (the model's graph) and Berlin (added after training), both accepted: the
+    reasoner ranks two answers of one path alike and orders them by name (Berlin); with the model's
+    plausibility London comes first. A missing model names the fix."""
+    from kgkit.api import KnowledgeGraph
+
+    work, run = tmp_path / "work", tmp_path / "run"
+    ada, berlin = Entity("Ada", "Person"), Entity("Berlin", "Place")
+    with KnowledgeGraph(workdir=work) as kg:
+        kg.store.write_triples(_triples())
+        train_kge(run_dir=run, store=kg.store, **TRAIN)
+        kg.store.write_triples([Triple(ada, "bornIn", berlin, Provenance("b.txt", "b.txt#0", None, "test", "1"))])
+    question = ["ask", "where was [Ada] born", "--workdir", str(work), "--json"]
+    r = runner.invoke(app, question)
+    assert r.exit_code == 0, r.output
+    names = [a["name"] for a in json.loads(r.output)["answers"]]
+    assert names[:2] == ["Berlin", "London"], names
+    r = runner.invoke(app, question + ["--plausibility-model", str(run)])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert [a["name"] for a in out["answers"]][:2] == ["London", "Berlin"], out["answers"]
+    assert out["answer"] == "London"
+    r = runner.invoke(app, question + ["--plausibility-model", str(tmp_path / "no-run")])
+    assert r.exit_code == 1 and "no trained model" in r.output and "kgkit embed train" in r.output, r.output
+
+
 def test_stats_count_candidate_facts_apart_in_text_and_json(graph, tmp_path):
     from kgkit.api import KnowledgeGraph
 
