@@ -26,7 +26,7 @@ def train_cmd(
     epochs: int = typer.Option(15, "--epochs", help="Training epochs over the example pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     gazetteer_folds: int = typer.Option(5, "--gazetteer-folds", help="Featurise each part of the examples with a gazetteer learned on the others (1: no cross-fitting; suits texts whose entities all recur in the examples)."),
-    threshold_metric: str = typer.Option("facts-f3", "--threshold-metric", help="How the held-back examples choose the decision threshold: facts-f3 or facts-f2 (recall-weighted, for graphs that are queried), facts (F1) or text2kgbench (the benchmark's sentence F1)."),
+    threshold_metric: str = typer.Option("facts-f5", "--threshold-metric", help="How the held-back examples choose the decision threshold: facts-f5, facts-f3 or facts-f2 (recall-weighted, for graphs that are queried), facts (F1) or text2kgbench (the benchmark's sentence F1)."),
     no_label_prior: bool = typer.Option(False, "--no-label-prior", help="Do not add the relation-name prior to the classifier."),
     no_repeat_prior: bool = typer.Option(False, "--no-repeat-prior",
                                          help="Keep a sentence's second fact of one relation at its own probability."),

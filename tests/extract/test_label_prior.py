@@ -120,6 +120,6 @@ def test_unknown_threshold_metric_is_refused_before_training() -> None:
     from kgkit.extract.trained import TrainConfig, train_model
     from kgkit.extract.trained.examples import Example
 
-    with pytest.raises(ConfigError, match="facts-f3"):
+    with pytest.raises(ConfigError, match="facts-f5"):
         train_model([Example("Ada was born in Paris.", (("Ada", "bornIn", "Paris"),))], load_ontology(),
                     TrainConfig(threshold_metric="f1"))

@@ -165,6 +165,7 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
     spans: dict[tuple[int, int], str] = {}
 
     def add(s: int, e: int, kind: str) -> None:
+        s, e = _trim(doc, s, e)
         if e <= s:
             return
         if doc[s:e].text.strip().lower() in _STOP:
@@ -213,6 +214,30 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
     return out
 
 
+_TRAIL_WORDS = frozenset({"and", "or", "of", "by", "in", "on", "at", "to", "for", "with", "from", "the", "a", "an"})
+
+
+def _trim(doc: Any, s: int, e: int) -> tuple[int, int]:
+    """Span bounds without an unpaired quote, a trailing colon/comma/semicolon or a dangling connective.
+
+    Title-like openings run up to the verb, so ``"Lie About Us" is a ballad`` yields ``Lie About Us"``
+    and ``Through interviews and animated ...`` yields ``Through interviews and``; the name is the
+    span without those edges.
+    """
+    while True:
+        quotes = sum(1 for t in doc[s:e] if t.text == '"')
+        if e > s and quotes % 2 and doc[e - 1].text == '"':
+            e -= 1
+        elif e > s and quotes % 2 and doc[s].text == '"':
+            s += 1
+        elif e > s and doc[e - 1].text in (":", ",", ";", "-", "–", "—"):
+            e -= 1
+        elif e - s > 1 and doc[e - 1].lower_ in _TRAIL_WORDS:
+            e -= 1
+        else:
+            return s, e
+
+
 def _add_literal_parts(doc: Any, s: int, e: int, kind: str, add: Any) -> None:
     """A DATE/CARDINAL entity as a whole, and its number part ("2776.0 metres" -> "2776.0")."""
     add(s, e, kind)
@@ -243,6 +268,8 @@ def _add_sentence_subjects(doc: Any, add: Any) -> None:
             add(s, e, "subj")
 
 
+# a sentence opening with one of these and a lower-case word is a clause, not a title
+_CLAUSE_START = frozenset({"ADV", "ADP", "SCONJ", "CCONJ", "AUX", "VERB", "PART", "INTJ"})
 _LEAD_STOP = frozenset({"(", "[", ";", "—", "–", "-", "'s", "’s", ":"})
 
 
@@ -267,6 +294,8 @@ def _add_lead_spans(doc: Any, add: Any) -> None:
         first = s + 1 if the else s
         if first >= end or doc[first].pos_ == "PRON" or not (doc[first].text[:1].isupper() or doc[first].like_num):
             continue
+        if doc[first].pos_ in _CLAUSE_START and not (first + 1 < end and doc[first + 1].text[:1].isupper()):
+            continue  # "Initially released ...", "Due to ...": a clause, not a title ("Once Upon a Time ..." is one)
         comma = None
         e = first
         while e < end and e - first <= 12:
@@ -310,6 +339,8 @@ def _make(doc: Any, s: int, e: int, kind: str, gaz: Gazetteer) -> Mention:
     if canon is None:
         keep_the = surface.startswith("The ") and not doc[s].is_sent_start
         canon = surface[4:] if surface.lower().startswith("the ") and not keep_the else surface
+        if len(canon) > 2 and canon[0] == canon[-1] == '"' and kind != "quote":
+            canon = canon[1:-1].strip()  # '"Symphony of Destruction"' names Symphony of Destruction
     if kind == "propn" or kind.startswith("ent:") or kind == "chunk":
         if number_value(surface) is not None:
             kind = "num"

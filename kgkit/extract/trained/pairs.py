@@ -23,8 +23,8 @@ def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400)
     sent_of = [starts[m.start] for m in mentions]
     pairs: list[tuple[int, int]] = []
     for i, h in enumerate(mentions):
-        if h.is_literal:
-            continue  # values are objects, never subjects
+        if h.is_literal and not (h.kind == "quote" and _opens_sentence(doc, h)):
+            continue  # values are objects, never subjects; a quoted title opening a sentence is a name
         for j, t in enumerate(mentions):
             if i == j or sent_of[i] != sent_of[j] or t.kind == "pron":
                 continue
@@ -34,6 +34,13 @@ def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400)
                 continue
             pairs.append((i, j))
     return pairs[:max_pairs]
+
+
+def _opens_sentence(doc: Any, m: Mention) -> bool:
+    """Whether only punctuation (an opening quote) comes before ``m`` in its sentence:
+    ``"It Will Rain" is a song by Bruno Mars``."""
+    first = sentences(doc)[sentence_of(doc)[m.start]].start
+    return all(doc[k].is_punct for k in range(first, m.start))
 
 
 def kind_pair(head: Mention, tail: Mention) -> str:

@@ -61,7 +61,7 @@ class TrainConfig:
     threads: int | None = 1  # one thread: the 2-core machines this runs on are shared
     none_weight: float = 0.5  # loss weight of "no relation" pairs (they outnumber facts; recall matters)
     gazetteer_folds: int = 5  # features of each fifth come from a gazetteer learned on the rest
-    threshold_metric: str = "facts-f3"  # or "facts", "facts-f2", "text2kgbench": see kgkit.extract.trained.calibration.calibrate
+    threshold_metric: str = "facts-f5"  # or "facts", "facts-f2", "facts-f3", "text2kgbench": see kgkit.extract.trained.calibration.calibrate
     label_prior: bool = True  # the relation-name prior (kgkit.extract.trained.label_prior)
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors)
     repeat_prior: bool = True  # a sentence's runner-up facts of one relation scaled by how often examples repeat it
