@@ -47,6 +47,11 @@ def test_mention_edges_are_trimmed_and_clause_openings_are_no_titles(spacy_extra
     assert mentions and not [(m.surface, m.kind) for m in mentions if bad(m)]
 
 
+def test_a_capital_letter_ending_a_name_is_kept(spacy_extractor) -> None:
+    mentions = find_mentions(spacy_extractor.nlp("Vitamin A is found in carrots."), Gazetteer())
+    assert "Vitamin A" in {m.surface for m in mentions}
+
+
 def test_a_quoted_title_opening_a_sentence_can_be_a_subject(spacy_extractor) -> None:
     """Quoted strings are values (objects only), except a quoted title that opens its sentence, which
     no other rule finds when it starts with a pronoun ("It Will Rain", "I'm Gonna Run to You")."""

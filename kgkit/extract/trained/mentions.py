@@ -232,7 +232,7 @@ def _trim(doc: Any, s: int, e: int) -> tuple[int, int]:
             s += 1
         elif e > s and doc[e - 1].text in (":", ",", ";", "-", "–", "—"):
             e -= 1
-        elif e - s > 1 and doc[e - 1].lower_ in _TRAIL_WORDS:
+        elif e - s > 1 and doc[e - 1].text in _TRAIL_WORDS:  # lower-case only: "Vitamin A", "Plan B" keep theirs
             e -= 1
         else:
             return s, e
