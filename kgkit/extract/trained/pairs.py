@@ -23,7 +23,7 @@ def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400)
     sent_of = [starts[m.start] for m in mentions]
     pairs: list[tuple[int, int]] = []
     for i, h in enumerate(mentions):
-        if h.is_literal and not (h.kind == "quote" and _opens_sentence(doc, h)):
+        if h.is_literal and not (h.kind == "quote" and _opens_sentence(doc, h, starts[h.start])):
             continue  # values are objects, never subjects; a quoted title opening a sentence is a name
         for j, t in enumerate(mentions):
             if i == j or sent_of[i] != sent_of[j] or t.kind == "pron":
@@ -36,11 +36,10 @@ def candidate_pairs(doc: Any, mentions: Sequence[Mention], max_pairs: int = 400)
     return pairs[:max_pairs]
 
 
-def _opens_sentence(doc: Any, m: Mention) -> bool:
-    """Whether only punctuation (an opening quote) comes before ``m`` in its sentence:
-    ``"It Will Rain" is a song by Bruno Mars``."""
-    first = sentences(doc)[sentence_of(doc)[m.start]].start
-    return all(doc[k].is_punct for k in range(first, m.start))
+def _opens_sentence(doc: Any, m: Mention, sent_start: int) -> bool:
+    """Whether only punctuation (an opening quote) comes before ``m`` in its sentence (which starts at
+    token ``sent_start``): ``"It Will Rain" is a song by Bruno Mars``."""
+    return all(doc[k].is_punct for k in range(sent_start, m.start))
 
 
 def kind_pair(head: Mention, tail: Mention) -> str:
