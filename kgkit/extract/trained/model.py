@@ -31,6 +31,7 @@ import numpy as np
 
 from kgkit.calibration import sigmoid
 from kgkit.errors import ConfigError
+from kgkit.extract.trained.articles import choose_article
 from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
@@ -146,6 +147,9 @@ class TrainedModel:
     repeat_rate: dict[str, float] | None = None
     # "head kind|tail kind" pairs never scored: the examples offered many and almost none held a fact
     skip_kinds: list[str] = field(default_factory=list)
+    # relation -> side ("s"/"o") -> how often the examples keep a "The" written before such a name
+    # (kgkit.extract.trained.articles); None: a sentence-initial "The" is always dropped
+    article_rate: dict[str, dict[str, float]] | None = None
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
@@ -169,6 +173,7 @@ class TrainedModel:
             "platt": list(self.platt) if self.platt is not None else None,
             **({"repeat_rate": self.repeat_rate} if self.repeat_rate is not None else {}),
             **({"skip_kinds": self.skip_kinds} if self.skip_kinds else {}),
+            **({"article_rate": self.article_rate} if self.article_rate is not None else {}),
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -300,8 +305,16 @@ class TrainedModel:
             cache[key] = hit
         return hit
 
-    def object_name(self, tail: Mention, relation: str) -> str:
-        """The object as stored: a known entity's name, else the value in the relation's format."""
+    def _name(self, doc: Any, m: Mention, relation: str, side: str) -> str:
+        """A subject's or non-value object's name, its title article as the relation's examples write it."""
+        name = m.resolved.canonical
+        if self.article_rate is None or doc is None:
+            return name
+        return choose_article(doc, m, name, relation, side, self.article_rate)
+
+    def object_name(self, tail: Mention, relation: str, doc: Any = None) -> str:
+        """The object as stored: a known entity's name, else the value in the relation's format
+        (with ``doc``, a title's article as the relation's examples write it)."""
         r = tail.resolved
         if r.known:
             return r.canonical
@@ -312,7 +325,9 @@ class TrainedModel:
             return format_value(tail.surface, fmt)
         if fmt == "quoted":
             return format_value(r.canonical, fmt)
-        return r.canonical
+        if tail.is_literal:
+            return r.canonical
+        return self._name(doc, tail, relation, "o")
 
     def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
         """Facts in a parsed text: every pair above the threshold, one relation per pair, duplicates merged."""
@@ -342,7 +357,7 @@ class TrainedModel:
                 p = float(probs[row, r])
                 rel = self.relations[r]
                 h, t = mentions[i], mentions[j]
-                pred = Prediction(h, rel, t, h.resolved.canonical, self.object_name(t, rel), round(p, 4))
+                pred = Prediction(h, rel, t, self._name(doc, h, rel, "s"), self.object_name(t, rel, doc), round(p, 4))
                 key = (pred.subject, rel, pred.object)
                 per_sent = support.setdefault(key, {})
                 per_sent[starts[h.start]] = max(per_sent.get(starts[h.start], 0.0), p)
@@ -414,6 +429,7 @@ class TrainedModel:
             word_vectors=word_vectors, platt=tuple(meta["platt"]) if meta.get("platt") else None,
             repeat_rate=dict(meta["repeat_rate"]) if meta.get("repeat_rate") is not None else None,
             skip_kinds=list(meta.get("skip_kinds") or []),
+            article_rate={r: dict(v) for r, v in meta["article_rate"].items()} if meta.get("article_rate") is not None else None,
         )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgkit.errors import ConfigError
+from kgkit.extract.trained.articles import article_rates
 from kgkit.extract.trained.calibration import METRICS
 from kgkit.extract.trained.examples import Example, examples_hash
 from kgkit.extract.trained.features import pair_features
@@ -65,6 +66,7 @@ class TrainConfig:
     label_prior: bool = True  # the relation-name prior (kgkit.extract.trained.label_prior)
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors)
     repeat_prior: bool = True  # a sentence's runner-up facts of one relation scaled by how often examples repeat it
+    learn_articles: bool = True  # keep or drop a title's "The" as each relation's examples do (kgkit.extract.trained.articles)
 
 
 def repeat_rates(examples: Sequence[Example], smoothing: float = 20.0) -> dict[str, float]:
@@ -284,7 +286,8 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     model = TrainedModel(ontology, relations, gaz, vocab, formats, net, config.dim, config.hidden,
                          data_hash=examples_hash(examples), spacy_model=config.spacy_model,
                          label_prior=config.label_prior, word_vectors=config.word_vectors,
-                         repeat_rate=repeat_rates(fit_ex) if config.repeat_prior else None)
+                         repeat_rate=repeat_rates(fit_ex) if config.repeat_prior else None,
+                         article_rate=article_rates(fit_ex) if config.learn_articles else None)
     say(f"{len(rows.labels)} training pairs, {len(vocab)} features, {len(relations) - 1} relations; "
         f"{stats['reachable_triples']}/{stats['gold_triples']} gold facts reachable")
     _fit(model, rows, relations, config, rng, say)
