@@ -69,6 +69,9 @@ def _kind_uncached(m: Mention, gaz: Gazetteer, prefix: str) -> list[str]:
         feats.append(f"{prefix}known")
         if t:
             feats.append(f"{prefix}t={t}")
+    if r.nesting:
+        feats.append(f"{prefix}nest={r.nesting}")
+        feats.append(f"{prefix}nest={r.nesting}|{k}")
     last = r.surface.split()[-1].lower() if r.surface.split() else ""
     feats.append(f"{prefix}w={last}")
     if m.kind == "pron":

@@ -105,6 +105,9 @@ class Mention:
     canonical: str
     known: bool = False  # canonical name comes from the gazetteer
     antecedent: Mention | None = None
+    # "inner": inside a longer candidate ("Sam Brown" in "Sam Brown III"), "outer": around a shorter
+    # one, "both", or "": lets the classifier learn which of two nested names the examples use
+    nesting: str = ""
 
     @property
     def is_literal(self) -> bool:
@@ -209,9 +212,26 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
     keep = {se: k for se, k in spans.items()
             if k != "chunk" or not any(s < se[1] and se[0] < e for s, e in named)}
     out = [_make(doc, s, e, kind, gaz) for (s, e), kind in keep.items()]
+    _mark_nesting(out)
     out.extend(_pronouns(doc, out))
     out.sort(key=lambda m: (m.start, -m.end))
     return out
+
+
+def _mark_nesting(mentions: list[Mention]) -> None:
+    """Set each mention's :attr:`Mention.nesting` (name-like mentions only: literals and noun chunks
+    neither count nor are marked)."""
+    names = [m for m in mentions if not m.is_literal and m.kind != "chunk"]
+    cover: dict[int, list[Mention]] = {}
+    for o in names:
+        for k in range(o.start, o.end):
+            cover.setdefault(k, []).append(o)
+    for m in names:
+        near = cover.get(m.start, [])  # a span around m covers its first token; one inside m starts in it
+        inner = any((o.start, o.end) != (m.start, m.end) and o.start <= m.start and m.end <= o.end for o in near)
+        outer = any((o.start, o.end) != (m.start, m.end) and o.end <= m.end
+                    for k in range(m.start, m.end) for o in cover.get(k, []) if o.start == k)
+        m.nesting = "both" if inner and outer else "inner" if inner else "outer" if outer else ""
 
 
 _TRAIL_WORDS = frozenset({"and", "or", "of", "by", "in", "on", "at", "to", "for", "with", "from", "the", "a", "an"})
@@ -292,10 +312,12 @@ def _add_lead_spans(doc: Any, add: Any) -> None:
             s += 1
         the = s < end and doc[s].text in ("The", "A", "An")
         first = s + 1 if the else s
-        if first >= end or doc[first].pos_ == "PRON" or not (doc[first].text[:1].isupper() or doc[first].like_num):
+        if first >= end or not (doc[first].text[:1].isupper() or doc[first].like_num):
             continue
-        if doc[first].pos_ in _CLAUSE_START and not (first + 1 < end and doc[first + 1].text[:1].isupper()):
-            continue  # "Initially released ...", "Due to ...": a clause, not a title ("Once Upon a Time ..." is one)
+        # "Initially released ...", "Due to ...", "He was ...": a clause, not a title, unless title-case
+        # words run up to the verb ("In the Realm of the Senses is ...", "My Uncle Silas is ...")
+        clause_like = doc[first].pos_ == "PRON" or (
+            doc[first].pos_ in _CLAUSE_START and not (first + 1 < end and doc[first + 1].text[:1].isupper()))
         comma = None
         e = first
         while e < end and e - first <= 12:
@@ -309,6 +331,8 @@ def _add_lead_spans(doc: Any, add: Any) -> None:
             e += 1
         if e >= end or e - first > 12 or e == first:
             continue
+        if clause_like and not _title_before_verb(doc, first, e, comma):
+            continue
         cut = comma if comma is not None else e
         if cut > first:
             add(first, cut, "lead")
@@ -316,6 +340,16 @@ def _add_lead_spans(doc: Any, add: Any) -> None:
                 add(s, cut, "lead_the")
         if comma is not None and not doc[e - 1].is_punct:
             add(s if the else first, e, "lead_comma")
+
+
+_CONTENT = frozenset({"PROPN", "NOUN", "ADJ", "VERB"})
+
+
+def _title_before_verb(doc: Any, first: int, e: int, comma: int | None) -> bool:
+    """Whether ``doc[first:e]``, opening with a pronoun or preposition, is a title: no comma, a
+    capitalised content word after its first word, and a lower-case verb right after it."""
+    return (comma is None and e - first >= 2 and doc[e].pos_ in ("AUX", "VERB") and doc[e].text[:1].islower()
+            and any(t.text[:1].isupper() and t.pos_ in _CONTENT for t in doc[first + 1:e]))
 
 
 def _add_propn_runs(doc: Any, add: Any) -> None:
