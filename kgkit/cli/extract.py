@@ -30,6 +30,8 @@ def train_cmd(
     no_label_prior: bool = typer.Option(False, "--no-label-prior", help="Do not add the relation-name prior to the classifier."),
     no_repeat_prior: bool = typer.Option(False, "--no-repeat-prior",
                                          help="Keep a sentence's second fact of one relation at its own probability."),
+    relations_per_pair: int = typer.Option(0, "--relations-per-pair", min=0,
+                                           help="Most relations one mention pair may hold, each above the threshold (0: no cap; 1 or 2 give a sparser graph)."),
     exclude_texts: Path | None = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),
@@ -51,7 +53,8 @@ def train_cmd(
         log = None if json_out else (lambda msg: console.print(f"[dim]{msg}[/]"))
         model = train_model(rows, onto, TrainConfig(epochs=epochs, seed=seed, gazetteer_folds=gazetteer_folds,
                                                        threshold_metric=threshold_metric, label_prior=not no_label_prior,
-                                                       repeat_prior=not no_repeat_prior), log=log)
+                                                       repeat_prior=not no_repeat_prior,
+                                                       relations_per_pair=relations_per_pair), log=log)
         model.save(out)
     except KgkitError as err:
         fail(str(err))

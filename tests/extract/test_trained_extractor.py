@@ -166,3 +166,38 @@ def test_train_cli_refuses_a_bad_example_file_with_its_line(tmp_path: Path) -> N
     bad.write_text('{"text": "x", "triples": []}\n{oops\n', encoding="utf-8")
     res = CliRunner().invoke(app, ["extract", "train", str(bad), "--ontology", "default", "--out", str(tmp_path / "m")])
     assert res.exit_code == 1 and "bad.jsonl:2: malformed JSON" in res.output
+
+
+def test_relations_per_pair_caps_the_relations_of_one_mention_pair(model_dir: Path, spacy_extractor) -> None:
+    """By default a pair holds every relation above the threshold; ``relations_per_pair`` caps them."""
+    import dataclasses
+    from collections import Counter
+
+    model = TrainedModel.load(model_dir)
+    assert model.relations_per_pair == 0  # the training default, read back from model.json
+    doc = spacy_extractor.nlp("Martin Holm lives in Uppsala.")  # near the threshold: educatedAt and worksFor
+
+    def per_pair(m: TrainedModel) -> Counter[tuple[str, str]]:
+        doc.user_data.clear()
+        return Counter((p.subject, p.object) for p in m.predict_doc(doc, threshold=1e-6))
+
+    uncapped = per_pair(model)
+    assert max(uncapped.values()) >= 2
+    capped = per_pair(dataclasses.replace(model, relations_per_pair=1, _weights=model._weights))
+    assert max(capped.values()) == 1 and set(capped) == set(uncapped)
+
+
+def test_weights_are_averaged_over_the_last_epochs(spacy_extractor) -> None:
+    """``average_last=k`` keeps the mean of the weights after each of the last k epochs: k=1 is the last
+    epoch's weights, k=2 differs from them, and the averaged model still extracts."""
+    onto = load_training_ontology("default")
+    rows = read_examples(EXAMPLES, onto)
+
+    def weights(k: int) -> dict[str, object]:
+        m = train_model(rows, onto, TrainConfig(epochs=4, min_feature_count=1, holdout_every=7, average_last=k),
+                        nlp=spacy_extractor.nlp)
+        return {n: v.detach().clone() for n, v in m.network.state_dict().items()}
+
+    last, one, two = weights(0), weights(1), weights(2)
+    assert all(bool((last[n] == one[n]).all()) for n in last)
+    assert any(not bool((last[n] == two[n]).all()) for n in last)

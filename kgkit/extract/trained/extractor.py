@@ -78,10 +78,10 @@ class TrainedExtractor:
 
     @property
     def version(self) -> str:
-        """``3+<model fingerprint>``: a retrained model, or a kgkit whose mention finder changed (the leading
+        """``4+<model fingerprint>``: a retrained model, or a kgkit whose mention finder changed (the leading
         number), changes the ledger's extractor key."""
         if self._version is None:
-            self._version = f"3+{read_fingerprint(self.model_dir)}"
+            self._version = f"4+{read_fingerprint(self.model_dir)}"
         return self._version
 
     def warm_up(self) -> None:

@@ -301,10 +301,11 @@ def _add_lead_spans(doc: Any, add: Any) -> None:
     such titles or parses them as a clause, so no other rule yields the whole span. Up to three
     variants are added, each its own kind so the classifier learns how far titles reach in the
     examples: ``lead`` (cut at the first comma, a leading article dropped), ``lead_the`` (the span
-    with its capitalised article, "The Terror Factor"; its output name drops the article, as for every
-    sentence-initial "The") and ``lead_comma`` (through commas: "Distant Voices, Still Lives").
-    Keeping the article in the output name was measured and dropped: Wikidata-TekGen F1 +0.004,
-    e2e/webnlg-dev Hits@1 71.6 % -> 70.7 %.
+    with its capitalised article, "The Terror Factor"; its name drops the article, as for every
+    sentence-initial "The", and the relation's examples decide whether a fact's name gets it back:
+    :mod:`kgkit.extract.trained.articles`) and ``lead_comma`` (through commas: "Distant Voices, Still
+    Lives"). Keeping the article for every relation was measured and dropped: Wikidata-TekGen F1
+    +0.004, e2e/webnlg-dev Hits@1 71.6 % -> 70.7 %.
     """
     for sent in sentences(doc):
         s, end = sent.start, sent.end

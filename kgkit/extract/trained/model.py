@@ -9,9 +9,10 @@ Training is seconds to minutes; scoring a chunk costs less than parsing it. (A f
 entity markers was the suggested alternative; one encoder pass per sentence costs more than the whole
 spaCy parse on these machines, which would break the speed goal, so it was not the first choice.)
 
-Decoding keeps, for each ordered pair, its best two relations above the threshold (a pair often
-holds two facts: ``country`` and ``location``), merges duplicates, and scores a fact restated in
-several sentences of a chunk by noisy-or over those sentences.
+Decoding keeps, for each ordered pair, every relation above the threshold (a pair often holds two
+facts: ``country`` and ``location``; ``relations_per_pair`` caps them), merges duplicates, writes a
+title's "The" as the relation's examples do, and scores a fact restated in several sentences of a
+chunk by noisy-or over those sentences.
 
 A model folder holds ``model.json`` (version, ontology name, training-data hash, metrics, threshold,
 temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``vocab.json`` and

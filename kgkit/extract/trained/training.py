@@ -70,6 +70,10 @@ class TrainConfig:
     # against no cap: Wikidata-TekGen validation F1 0.374 vs 0.382 (see BENCHMARKS.md)
     relations_per_pair: int = 0
     learn_articles: bool = True  # keep or drop a title's "The" as each relation's examples do (kgkit.extract.trained.articles)
+    # the weights are the mean of those after each of the last ``average_last`` epochs (at most the last
+    # two thirds; 0: the last epoch's). Wikidata-TekGen validation F1 for seeds 0 / 1: 0.384 / 0.368
+    # without, 0.392 / 0.387 with 6, 0.398 / 0.389 with 10 (of 15)
+    average_last: int = 10
 
 
 def repeat_rates(examples: Sequence[Example], smoothing: float = 20.0) -> dict[str, float]:
@@ -328,6 +332,8 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
     weights[-1] = config.none_weight
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     order = list(range(len(encoded)))
+    mean: dict[str, Any] | None = None
+    seen = 0
     for epoch in range(config.epochs):
         rng.shuffle(order)
         model.network.train()
@@ -351,6 +357,16 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
                 opt.step()
             total += float(loss.detach()) * len(batch)
         say(f"epoch {epoch + 1}/{config.epochs}: loss {total / max(1, len(order)):.4f}")
+        if config.average_last and epoch >= config.epochs - min(config.average_last, config.epochs - config.epochs // 3):
+            state = {k: v.detach().clone() for k, v in model.network.state_dict().items()}
+            if mean is None:
+                mean, seen = state, 1
+            else:
+                seen += 1
+                for k, v in state.items():
+                    mean[k] += (v - mean[k]) / seen
+    if mean is not None:
+        model.network.load_state_dict(mean)
     model.network.eval()
 
 
