@@ -242,7 +242,14 @@ class TrainedModel:
             offsets.append(len(idx))
             ids = [self.vocab[x] for x in f if x in self.vocab]
             idx.extend(ids or [pad])
-        x = np.add.reduceat(w["emb.weight"][np.asarray(idx)], np.asarray(offsets), axis=0) + w["bias"]
+        # the bag sums as one sparse (pairs x features) times dense (features x dim) product: gathering
+        # every feature's row first and summing with reduceat moved ~40 rows per pair through memory
+        # and took a tenth of extraction time
+        from scipy.sparse import csr_matrix
+
+        bags = csr_matrix((np.ones(len(idx), dtype=np.float32), np.asarray(idx), np.asarray(offsets + [len(idx)])),
+                          shape=(len(feats), w["emb.weight"].shape[0]))
+        x = np.asarray(bags @ w["emb.weight"]) + w["bias"]
         x = np.maximum(x, 0.0)
         with _one_blas_thread():
             h = x @ w["hidden.weight"].T + w["hidden.bias"]
