@@ -338,7 +338,8 @@ class TrainedModel:
         return self._name(doc, tail, relation, "o")
 
     def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
-        """Facts in a parsed text: every pair above the threshold, one relation per pair, duplicates merged."""
+        """Facts in a parsed text: for each pair, every relation above the threshold (at most
+        ``relations_per_pair`` when that is set), duplicates merged."""
         mentions = find_mentions(doc, self.gazetteer)
         pairs = candidate_pairs(doc, mentions)
         if self.skip_kinds:
