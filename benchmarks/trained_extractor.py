@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--train-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--model-out", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(HERE / "results" / "extraction_trained.md"))
+    ap.add_argument("--keep-models", default=None, help="write the trained model folders here (default: a temporary folder)")
     args = ap.parse_args()
     if args.train_child:
         train_child(args.train_child, args.data, args.model_out, args.epochs, args.train_config)
@@ -139,7 +140,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="kgkit-t2kb-") as tmp:
         for ds in args.datasets.split(","):
-            results[ds] = run(ds, args.data, args.epochs, Path(tmp), args.train_config)
+            results[ds] = run(ds, args.data, args.epochs, Path(args.keep_models or tmp), args.train_config)
             print(ds, json.dumps(results[ds]["scores"]["overall"]), flush=True)
     Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     Path(args.out).write_text(render(results, args.epochs, args.train_config), encoding="utf-8")

@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 MODEL_VERSION = "1"
+ENCODER_FILE = "encoder.pt"  # the fine-tuned pair encoder's weights, when the model has one
 _SUPPORT_FLOOR = 0.4  # statements below threshold * this never count, even when repeated
 NONE = "<none>"
 
@@ -151,6 +152,11 @@ class TrainedModel:
     # relation -> side ("s"/"o") -> how often the examples keep a "The" written before such a name
     # (kgkit.extract.trained.articles); None: a sentence-initial "The" is always dropped
     article_rate: dict[str, dict[str, float]] | None = None
+    # a fine-tuned sentence encoder scoring the same pairs (kgkit.extract.trained.encoder), its class
+    # probabilities mixed with the classifier's: (1 - encoder_mix) * classifier + encoder_mix * encoder
+    encoder: str | None = None
+    encoder_mix: float = 0.5
+    _encoder: Any = field(default=None, repr=False, compare=False)
     _weights: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
@@ -175,6 +181,7 @@ class TrainedModel:
             **({"repeat_rate": self.repeat_rate} if self.repeat_rate is not None else {}),
             **({"skip_kinds": self.skip_kinds} if self.skip_kinds else {}),
             **({"article_rate": self.article_rate} if self.article_rate is not None else {}),
+            **({"encoder": self.encoder, "encoder_mix": self.encoder_mix} if self.encoder else {}),
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -348,7 +355,10 @@ class TrainedModel:
         if not pairs:
             return []
         feats = [pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs]
-        probs = self.probabilities(feats)[:, :-1] * self.type_mask(mentions, pairs)
+        probs = self.probabilities(feats)
+        if self._encoder is not None:
+            probs = (1.0 - self.encoder_mix) * probs + self.encoder_mix * self._encoder.probabilities(doc, mentions, pairs)
+        probs = probs[:, :-1] * self.type_mask(mentions, pairs)
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
         # the raw probabilities rank; the Platt-scaled ones are what the threshold compares
@@ -400,6 +410,8 @@ class TrainedModel:
         (out / "gazetteer.json").write_text(json.dumps(self.gazetteer.to_dict(), ensure_ascii=False), encoding="utf-8")
         (out / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         torch.save(self.network.state_dict(), out / "weights.pt")
+        if self._encoder is not None:
+            self._encoder.save(out / ENCODER_FILE)
         (out / "model.json").write_text(json.dumps(self.meta(), indent=2, ensure_ascii=False), encoding="utf-8")
         return out
 
@@ -428,6 +440,15 @@ class TrainedModel:
                           len(GROUPS) if label_prior else 0, context_width(word_vectors))
         net.load_state_dict(torch.load(d / "weights.pt", map_location="cpu", weights_only=True))
         net.eval()
+        encoder = meta.get("encoder")
+        pair_encoder = None
+        if encoder:
+            from kgkit.extract.trained.encoder import PairEncoder
+
+            if not (d / ENCODER_FILE).is_file():
+                raise ModelFolderError(f"{d} is missing {ENCODER_FILE} (its pair encoder); retrain it with `kgkit extract train`")
+            pair_encoder = PairEncoder(str(encoder), len(meta["relations"]))
+            pair_encoder.load_weights(d / ENCODER_FILE)
         return cls(
             ontology=load_ontology(d / "ontology.yaml"), relations=list(meta["relations"]),
             gazetteer=Gazetteer.from_dict(json.loads((d / "gazetteer.json").read_text(encoding="utf-8"))),
@@ -439,6 +460,7 @@ class TrainedModel:
             repeat_rate=dict(meta["repeat_rate"]) if meta.get("repeat_rate") is not None else None,
             skip_kinds=list(meta.get("skip_kinds") or []),
             article_rate={r: dict(v) for r, v in meta["article_rate"].items()} if meta.get("article_rate") is not None else None,
+            encoder=str(encoder) if encoder else None, encoder_mix=float(meta.get("encoder_mix", 0.5)), _encoder=pair_encoder,
         )
 
 

@@ -74,6 +74,12 @@ class TrainConfig:
     # two thirds; 0: the last epoch's). Wikidata-TekGen validation F1 for seeds 0 / 1: 0.384 / 0.368
     # without, 0.392 / 0.387 with 6, 0.398 / 0.389 with 10 (of 15)
     average_last: int = 10
+    # a fine-tuned sentence encoder scoring pairs next to the classifier (kgkit.extract.trained.encoder):
+    # "minilm" or a local Hugging Face model folder; None: the classifier alone (fast)
+    encoder: str | None = None
+    encoder_epochs: int = 3
+    encoder_mix: float = 0.5  # weight of the encoder's probabilities in the mixture
+    encoder_threads: int | None = 2  # torch threads while the encoder trains (its cost is matrix products)
 
 
 def repeat_rates(examples: Sequence[Example], smoothing: float = 20.0) -> dict[str, float]:
@@ -300,6 +306,8 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
         f"{stats['reachable_triples']}/{stats['gold_triples']} gold facts reachable")
     _fit(model, rows, relations, config, rng, say)
     model.skip_kinds = barren_kind_pairs(stats)
+    if config.encoder:
+        _fit_encoder(model, fit_docs, fit_ex, config, rng, say)
     metrics: dict[str, Any] = {
         "examples": len(examples), "fit_examples": len(fit_i), "heldout_examples": len(held_i),
         "fit_pairs": len(rows.labels), "features": len(vocab), "relations": len(relations) - 1,
@@ -368,6 +376,38 @@ def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainCo
     if mean is not None:
         model.network.load_state_dict(mean)
     model.network.eval()
+
+
+def _fit_encoder(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Example], config: TrainConfig,
+                 rng: random.Random, say: Any) -> None:
+    """Fine-tune the pair encoder on the fit examples' pairs (those the classifier scores, negatives
+    subsampled as for the classifier) and attach it to ``model``."""
+    import torch
+
+    from kgkit.extract.trained.encoder import train_pair_encoder
+
+    cls = {r: i for i, r in enumerate(model.relations)}
+    skip = set(model.skip_kinds)
+    samples = []
+    for doc, ex in zip(docs, examples):
+        mentions = find_mentions(doc, model.gazetteer)
+        pairs = [(i, j) for i, j in candidate_pairs(doc, mentions) if kind_pair(mentions[i], mentions[j]) not in skip]
+        if not pairs:
+            continue
+        labels, _ = _label_pairs(mentions, pairs, ex)
+        neg = [k for k, lab in enumerate(labels) if lab == NONE]
+        keep = [k for k, lab in enumerate(labels) if lab != NONE]
+        keep += rng.sample(neg, config.negatives_per_example) if len(neg) > config.negatives_per_example else neg
+        samples.append((doc, mentions, [pairs[k] for k in keep], [cls[labels[k]] for k in keep]))
+    before = torch.get_num_threads()
+    if config.encoder_threads:
+        torch.set_num_threads(config.encoder_threads)
+    try:
+        model._encoder = train_pair_encoder(str(config.encoder), samples, len(model.relations), epochs=config.encoder_epochs,
+                                            none_weight=config.none_weight, seed=config.seed, say=say)
+    finally:
+        torch.set_num_threads(before)
+    model.encoder, model.encoder_mix = str(config.encoder), config.encoder_mix
 
 
 def rows_for_eval(docs: Sequence[Any], examples: Sequence[Example], gaz: Gazetteer) -> tuple[_Rows, Counter[str]]:

