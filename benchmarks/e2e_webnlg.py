@@ -37,7 +37,7 @@ from kgkit.datasets import data_root
 
 
 def train_in_child(train_files: Path, onto_dir: Path, docs: Path, row_ids: Path, out: Path, epochs: int,
-                   folds: int = 5) -> dict:
+                   folds: int = 5, config: str = "{}") -> dict:
     """Train in a child process so its peak memory is the training's own."""
     code = f"""
 import json, resource, sys, time
@@ -51,7 +51,7 @@ n_all = len(rows)
 ids = set(open({str(row_ids)!r}).read().split())
 rows = [r for r in rows if r.id not in ids]
 rows = drop_examples_in(rows, {str(docs)!r})
-m = train_model(rows, onto, TrainConfig(epochs={epochs}, gazetteer_folds={folds}))
+m = train_model(rows, onto, TrainConfig(**{{"epochs": {epochs}, "gazetteer_folds": {folds}, **json.loads({config!r})}}))
 m.save({str(out)!r})
 print(json.dumps({{"examples_all": n_all, "examples_used": len(rows), "seconds": round(time.perf_counter() - t0, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -130,6 +130,7 @@ def main() -> None:
     ap.add_argument("--extra-thresholds", default="0.1",
                     help="also ingest with these decision thresholds (comma-separated; '' for none) and report Hits@1")
     ap.add_argument("--keep", default=None, help="keep the model and stores in this folder (for inspection)")
+    ap.add_argument("--train-config", default="{}", help='extra TrainConfig fields as JSON, e.g. {"encoder": "minilm"}')
     args = ap.parse_args()
     root = data_root(args.data)
     e2e = root / "e2e" / "webnlg-dev"
@@ -140,7 +141,7 @@ def main() -> None:
         t.mkdir(parents=True, exist_ok=True)
         model = t / "model"
         training = train_in_child(bench / "train", bench / "ontologies", docs, e2e / "row_ids.txt", model, args.epochs,
-                                  args.gazetteer_folds)
+                                  args.gazetteer_folds, args.train_config)
         print("trained", json.dumps(training), flush=True)
         (t / "trained.yaml").write_text(f"extractor: {{name: trained, model: {model}}}\n", encoding="utf-8")
         trained, tx = ingest_and_answer(t / "trained.yaml", docs, questions, t / "kg-trained")
@@ -171,7 +172,8 @@ def render(r: dict, args: argparse.Namespace) -> str:
 
 Machine: 2-core x86-64 VM, 24 GiB, no GPU; shared with other engineers' jobs while measured.
 Date: {time.strftime('%Y-%m-%d')}. Python {platform.python_version()}.
-Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds}`
+Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds}"""
+    + (f" --train-config '{args.train_config}'" if args.train_config != "{}" else "") + f"""`
 
 Protocol: the `trained` extractor is trained on the DBpedia-WebNLG train rows of Text2KGBench minus the rows
 the documents were built from (`row_ids.txt`) and minus any sentence found in the documents

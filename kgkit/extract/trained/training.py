@@ -77,7 +77,7 @@ class TrainConfig:
     # a fine-tuned sentence encoder scoring pairs next to the classifier (kgkit.extract.trained.encoder):
     # "minilm" or a local Hugging Face model folder; None: the classifier alone (fast)
     encoder: str | None = None
-    encoder_epochs: int = 3
+    encoder_epochs: int = 4
     encoder_mix: float = 0.5  # weight of the encoder's probabilities in the mixture
     encoder_threads: int | None = 2  # torch threads while the encoder trains (its cost is matrix products)
 
@@ -272,6 +272,10 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
         raise ConfigError("no training examples; pass a JSONL file of {text, triples} rows")
     if config.threshold_metric not in METRICS:
         raise ConfigError(f"threshold metric {config.threshold_metric!r}: choose one of {', '.join(METRICS)}")
+    if config.encoder:
+        from kgkit.extract.trained.encoder import encoder_folder
+
+        encoder_folder(config.encoder)  # an unknown encoder fails now, not after the classifier has trained
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
