@@ -103,14 +103,17 @@ def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int
 class PairEncoder:
     """A transformer over sentences and a head over (head, tail, head * tail, first token) vectors."""
 
-    def __init__(self, name: str, n_classes: int, *, hidden: int = 256, max_length: int = 256) -> None:
+    def __init__(self, name: str, n_classes: int, *, hidden: int = 256, max_length: int = 256,
+                 pretrained: bool = True) -> None:
+        """``pretrained=False`` builds the architecture only, for weights loaded next (:meth:`load_weights`)."""
         tf = _transformers()
         torch = _torch()
         folder = encoder_folder(name)
         self.name = name
         self.max_length = max_length
         self.tokenizer = tf.AutoTokenizer.from_pretrained(str(folder))
-        bert = tf.AutoModel.from_pretrained(str(folder))
+        bert = (tf.AutoModel.from_pretrained(str(folder)) if pretrained
+                else tf.AutoModel.from_config(tf.AutoConfig.from_pretrained(str(folder))))
         width = int(bert.config.hidden_size)
         nn = torch.nn
         self.network = nn.ModuleDict({

@@ -448,7 +448,7 @@ class TrainedModel:
 
             if not (d / ENCODER_FILE).is_file():
                 raise ModelFolderError(f"{d} is missing {ENCODER_FILE} (its pair encoder); retrain it with `kgkit extract train`")
-            pair_encoder = PairEncoder(str(encoder), len(meta["relations"]))
+            pair_encoder = PairEncoder(str(encoder), len(meta["relations"]), pretrained=False)
             pair_encoder.load_weights(d / ENCODER_FILE)
         return cls(
             ontology=load_ontology(d / "ontology.yaml"), relations=list(meta["relations"]),

@@ -198,6 +198,13 @@ def _label_pairs(mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]], 
     return labels, found
 
 
+def _subsample(labels: Sequence[str], rng: random.Random, negatives: int) -> list[int]:
+    """Indices of every fact-holding pair and of at most ``negatives`` "none" pairs drawn at random."""
+    neg = [i for i, lab in enumerate(labels) if lab == NONE]
+    pos = [i for i, lab in enumerate(labels) if lab != NONE]
+    return pos + (rng.sample(neg, negatives) if len(neg) > negatives else neg)
+
+
 @dataclass
 class _Rows:
     feats: list[list[str]]
@@ -220,11 +227,7 @@ def _rows(docs: Sequence[Any], examples: Sequence[Example], gaz: Gazetteer, rng:
             combo = kind_pair(mentions[h], mentions[t])
             stats[f"pairs|{combo}"] += 1
             stats[f"facts|{combo}"] += label != NONE
-        idx = list(range(len(pairs)))
-        if rng is not None:
-            neg = [i for i in idx if labels[i] == NONE]
-            pos = [i for i in idx if labels[i] != NONE]
-            idx = pos + (rng.sample(neg, negatives) if len(neg) > negatives else neg)
+        idx = _subsample(labels, rng, negatives) if rng is not None else list(range(len(pairs)))
         for i in idx:
             h, t = pairs[i]
             rows.feats.append(pair_features(doc, mentions[h], mentions[t], gaz))
@@ -399,9 +402,7 @@ def _fit_encoder(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Ex
         if not pairs:
             continue
         labels, _ = _label_pairs(mentions, pairs, ex)
-        neg = [k for k, lab in enumerate(labels) if lab == NONE]
-        keep = [k for k, lab in enumerate(labels) if lab != NONE]
-        keep += rng.sample(neg, config.negatives_per_example) if len(neg) > config.negatives_per_example else neg
+        keep = _subsample(labels, rng, config.negatives_per_example)
         samples.append((doc, mentions, [pairs[k] for k in keep], [cls[labels[k]] for k in keep]))
     before = torch.get_num_threads()
     if config.encoder_threads:
