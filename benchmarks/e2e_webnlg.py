@@ -125,7 +125,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None)
     ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--out", default=str(HERE / "results" / "e2e.md"))
+    ap.add_argument("--out", default=str(HERE / "results" / "e2e.md"),
+                    help="report path: the .md and the .json are written beside each other, whatever its suffix")
     ap.add_argument("--gazetteer-folds", type=int, default=5)
     ap.add_argument("--extra-thresholds", default="0.1",
                     help="also ingest with these decision thresholds (comma-separated; '' for none) and report Hits@1")
@@ -162,18 +163,18 @@ def main() -> None:
         print("speed", json.dumps(speed), flush=True)
     result = {"training": training, "trained": trained, "spacy": spacy, "speed": speed}
     Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    Path(args.out).write_text(render(result, args), encoding="utf-8")
-    print(Path(args.out).read_text(encoding="utf-8"))
+    Path(args.out).with_suffix(".md").write_text(render(result, args), encoding="utf-8")
+    print(Path(args.out).with_suffix(".md").read_text(encoding="utf-8"))
 
 
 def render(r: dict, args: argparse.Namespace) -> str:
     tr, sp, tg, spd = r["trained"], r["spacy"], r["training"], r["speed"]
-    return f"""# End to end: documents -> graph -> answers (e2e/webnlg-dev, issue 11)
+    return (f"""# End to end: documents -> graph -> answers (e2e/webnlg-dev, issue 11)
 
 Machine: 2-core x86-64 VM, 24 GiB, no GPU; shared with other engineers' jobs while measured.
 Date: {time.strftime('%Y-%m-%d')}. Python {platform.python_version()}.
 Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds}"""
-    + (f" --train-config '{args.train_config}'" if args.train_config != "{}" else "") + f"""`
+        + (f" --train-config '{args.train_config}'" if args.train_config != "{}" else "") + f"""`
 
 Protocol: the `trained` extractor is trained on the DBpedia-WebNLG train rows of Text2KGBench minus the rows
 the documents were built from (`row_ids.txt`) and minus any sentence found in the documents
@@ -207,7 +208,7 @@ Speed (same chunks, models loaded, best of 3 passes): trained {spd['trained_docs
 {spd['spacy_docs_per_s']} docs/s, ratio **{spd['ratio']}**. Training: {tg['seconds']} s wall (parse, align, fit,
 calibrate), peak resident memory {tg['peak_rss_mib']} MiB (training process). Held-back part of the training
 examples (threshold chosen there): {json.dumps(tg['heldout'])}.
-"""
+""")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,8 @@ def main() -> None:
     ap.add_argument("--train-config", default="{}", help='extra TrainConfig fields as JSON, e.g. {"word_vectors": "minilm"}')
     ap.add_argument("--train-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--model-out", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--out", default=str(HERE / "results" / "extraction_trained.md"))
+    ap.add_argument("--out", default=str(HERE / "results" / "extraction_trained.md"),
+                    help="report path: the .md and the .json are written beside each other, whatever its suffix")
     ap.add_argument("--keep-models", default=None, help="write the trained model folders here (default: a temporary folder)")
     args = ap.parse_args()
     if args.train_child:
@@ -143,8 +144,8 @@ def main() -> None:
             results[ds] = run(ds, args.data, args.epochs, Path(args.keep_models or tmp), args.train_config)
             print(ds, json.dumps(results[ds]["scores"]["overall"]), flush=True)
     Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    Path(args.out).write_text(render(results, args.epochs, args.train_config), encoding="utf-8")
-    print(Path(args.out).read_text(encoding="utf-8"))
+    Path(args.out).with_suffix(".md").write_text(render(results, args.epochs, args.train_config), encoding="utf-8")
+    print(Path(args.out).with_suffix(".md").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

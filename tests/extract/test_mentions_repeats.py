@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kgkit.extract.trained.examples import Example
-from kgkit.extract.trained.mentions import Gazetteer, find_mentions
+from kgkit.extract.trained.features import pair_features
+from kgkit.extract.trained.mentions import Gazetteer, find_mentions, short_person_names
 from kgkit.extract.trained.pairs import candidate_pairs
 from kgkit.extract.trained.pairs import discount_repeats as _discount_repeats
 from kgkit.extract.trained.training import repeat_rates
@@ -46,6 +47,37 @@ def test_mention_edges_are_trimmed_and_clause_openings_are_no_titles(spacy_extra
     benchmark's exact match missed)."""
     mentions = find_mentions(spacy_extractor.nlp(text), Gazetteer())
     assert mentions and not [(m.surface, m.kind) for m in mentions if bad(m)]
+
+
+@pytest.mark.parametrize("full, short", [
+    ("Jack William Nicklaus", ["Jack Nicklaus"]),
+    ('Sir John Young "Jackie" Stewart', ["Jackie Stewart", "John Stewart"]),
+    ("Simon John O'Neill ONZM", ["Simon O'Neill"]),
+    ("Solko Johannes van den Bergh", ["Solko van den Bergh"]),
+    ("Jack Nicklaus", []),
+    ("Team Dimension Data rider", []),
+    ("Australian Academy of the Humanities", []),
+])
+def test_short_person_names(full: str, short: list[str]) -> None:
+    assert short_person_names(full) == short
+
+
+def test_a_long_person_name_also_stands_as_its_short_form(spacy_extractor) -> None:
+    """The short form is a second mention of the same span with its own kind and keys, so examples that
+    name the long form and examples that name the short one each label their own mention."""
+    doc = spacy_extractor.nlp("Tatyana Viktorovna Lysenko (born 9 October 1983) is a Russian hammer thrower.")
+    mentions = find_mentions(doc, Gazetteer())
+    short = [m for m in mentions if m.kind == "short"]
+    assert [m.canonical for m in short] == ["Tatyana Lysenko"]
+    assert short[0].keys() == {"tatyanalysenko"}
+    long = [m for m in mentions if (m.start, m.end) == (short[0].start, short[0].end) and m.kind != "short"]
+    assert long and "tatyanaviktorovnalysenko" in long[0].keys() and long[0].shortened
+    tail = next(m for m in mentions if m.surface == "Russian")
+    for m, form in ((short[0], "True"), (long[0], "False")):  # which form, and the middle name's ending
+        feats = pair_features(doc, m, tail, Gazetteer())
+        assert f"hshort={form}" in feats and "hmid=vna" in feats
+    plain = find_mentions(spacy_extractor.nlp("Jack William Nicklaus won the Masters in 1986."), Gazetteer())
+    assert not [m for m in plain if m.kind == "short"], "only a name opening a parenthesis is shortened"
 
 
 def test_a_capital_letter_ending_a_name_is_kept(spacy_extractor) -> None:

@@ -72,6 +72,9 @@ def _kind_uncached(m: Mention, gaz: Gazetteer, prefix: str) -> list[str]:
     if r.nesting:
         feats.append(f"{prefix}nest={r.nesting}")
         feats.append(f"{prefix}nest={r.nesting}|{k}")
+    if r.shortened:  # a long person name standing also as its short form: its middle names' endings
+        feats.append(f"{prefix}short={m.kind == 'short'}")
+        feats.extend(f"{prefix}mid={w[-3:].lower()}" for w in r.surface.split()[1:-1] if not w.startswith('"'))
     last = r.surface.split()[-1].lower() if r.surface.split() else ""
     feats.append(f"{prefix}w={last}")
     if m.kind == "pron":

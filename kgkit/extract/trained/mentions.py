@@ -2,10 +2,11 @@
 
 Candidates are the union of: gazetteer matches (surfaces seen in training, longest first), spaCy named
 entities, runs of proper nouns, the subject phrase and the title-like opening words of each sentence,
-noun chunks, numbers, quoted strings and subject pronouns (resolved to an antecedent). The union is
-deliberately generous; the relation classifier decides which pairs hold a fact. Each candidate carries
-the canonical name extraction will output: the training name for a known surface ("Abilene" ->
-"Abilene, Texas"), else the cleaned surface.
+noun chunks, numbers, quoted strings, subject pronouns (resolved to an antecedent) and the short form
+of a long person name ("Jack William Nicklaus" -> "Jack Nicklaus"). The union is deliberately generous;
+the relation classifier decides which pairs hold a fact. Each candidate carries the canonical name
+extraction will output: the training name for a known surface ("Abilene" -> "Abilene, Texas"), else
+the cleaned surface.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 
 from kgkit.extract.trained.literals import date_value, number_value
 
-__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "sentence_of", "sentences", "surface_key"]
+__all__ = ["Gazetteer", "Mention", "display_name", "find_mentions", "name_variants", "sentence_of", "sentences",
+           "short_person_names", "surface_key"]
 
 PRONOUNS = {"it", "its", "he", "his", "she", "her", "they", "their"}
 _STOP = {"the", "a", "an", "it", "its", "he", "she", "they", "this", "that", "these", "those", "which", "who",
@@ -101,13 +103,16 @@ class Mention:
     start_char: int
     end_char: int
     surface: str
-    kind: str  # gaz | ent:LABEL | propn | chunk | num | date | quote | pron
+    kind: str  # gaz | ent:LABEL | propn | subj | lead* | chunk | num | date | quote | pron | short
     canonical: str
     known: bool = False  # canonical name comes from the gazetteer
     antecedent: Mention | None = None
     # "inner": inside a longer candidate ("Sam Brown" in "Sam Brown III"), "outer": around a shorter
     # one, "both", or "": lets the classifier learn which of two nested names the examples use
     nesting: str = ""
+    # set on a long person name that also stands as kind "short" ("Jack William Nicklaus"): the
+    # classifier learns from the examples when facts use which form
+    shortened: bool = False
 
     @property
     def is_literal(self) -> bool:
@@ -120,6 +125,8 @@ class Mention:
     def keys(self) -> set[str]:
         """Keys that identify what this mention names (for matching gold names in training)."""
         m = self.resolved
+        if m.kind == "short":  # only the short form: the long one is its own mention
+            return {surface_key(m.canonical)} - {""}
         keys = {surface_key(m.canonical), surface_key(m.surface)}
         n = number_value(m.surface)
         if n is not None:
@@ -214,6 +221,7 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
     out = [_make(doc, s, e, kind, gaz) for (s, e), kind in keep.items()]
     _mark_nesting(out)
     out.extend(_pronouns(doc, out))
+    out.extend(_short_names(doc, out))
     out.sort(key=lambda m: (m.start, -m.end))
     return out
 
@@ -382,6 +390,71 @@ def _make(doc: Any, s: int, e: int, kind: str, gaz: Gazetteer) -> Mention:
         elif date_value(surface) is not None:
             kind = "date"
     return Mention(s, e, span.start_char, span.end_char, surface, kind, display_name(canon) if known else canon, known)
+
+
+_HONOUR = re.compile(r"^[A-Z]{2,5}$")  # post-nominal letters: OAM, ONZM, CBE
+_PARTICLES = frozenset({"van", "den", "der", "de", "von", "du", "da", "di", "del", "la", "le", "bin", "al", "ibn", "dos", "das"})
+_NAME_TITLES = frozenset({"Sir", "Dame", "Dr", "Dr.", "Lord", "Lady"})
+_NAME_WORD = re.compile(r"^[A-Z][\w'’.-]*$")
+
+
+def short_person_names(full: str) -> list[str]:
+    """The names a person goes by, from the full name an encyclopaedia opens with: given name (and a
+    quoted nickname) with the family name, middle names, titles and post-nominal letters dropped ("Jack
+    William Nicklaus" -> "Jack Nicklaus", 'Sir John Young "Jackie" Stewart' -> "Jackie Stewart", "John
+    Stewart"); empty when ``full`` does not look like such a name or is already short."""
+    words = re.findall(r'"[^"]+"|\S+', full)
+    nick = next((w.strip('"') for w in words if w.startswith('"')), None)
+    words = [w for w in words if not w.startswith('"')]
+    while words and _HONOUR.match(words[-1]):
+        words.pop()
+    while words and words[0] in _NAME_TITLES:
+        words.pop(0)
+    if not 2 <= len(words) <= 6 or (nick is None and len(words) < 3):
+        return []
+    if not all(_NAME_WORD.match(w) or w in _PARTICLES for w in words) or words[0] in _PARTICLES:
+        return []
+    if any(len(w.rstrip(".")) == 1 for w in words):  # "John F. Thorson" is written with the initial
+        return []
+    k = len(words) - 1
+    while k > 1 and words[k - 1] in _PARTICLES:
+        k -= 1
+    given = [nick, words[0]] if nick else [words[0]]  # "Keshorn "Keshie" Walcott" goes by either
+    shorts = [" ".join([g, *words[k:]]) for g in given]
+    return [x for x in dict.fromkeys(shorts) if len(x.split()) < len(full.split())]
+
+
+def _short_names(doc: Any, mentions: Iterable[Mention]) -> list[Mention]:
+    """For each long person name opening a parenthesis (an encyclopaedia's "Jack William Nicklaus (born
+    ...", :func:`_opens_biography`), the same span as kind ``short`` named by
+    :func:`short_person_names`. Wikidata-TekGen's subjects are article titles, which drop middle names about half the time ("Jack Nicklaus", but
+    "Laura Wheeler Waring"): the classifier learns which form facts use from the examples, seeing the
+    middle names' endings (patronymics such as "-ovich" are always dropped)."""
+    persons = [(e.start, e.end) for e in doc.ents if e.label_ == "PERSON"]
+    out: list[Mention] = []
+    for m in mentions:
+        if m.known or m.is_literal or m.kind in ("chunk", "pron", "short"):
+            continue
+        if not _opens_biography(doc, m, persons):
+            continue
+        shorts = short_person_names(m.surface)
+        m.shortened = bool(shorts)
+        out.extend(Mention(m.start, m.end, m.start_char, m.end_char, m.surface, "short", short, nesting=m.nesting,
+                           shortened=True) for short in shorts)
+    return out
+
+
+def _opens_biography(doc: Any, m: Mention, persons: list[tuple[int, int]]) -> bool:
+    """Whether ``m`` opens a parenthesis that a person's name opens ("Guy Marcel Roux ([i u]; born 18
+    October 1938)"): a PERSON entity, or "born" or a date inside the parenthesis. An organisation's
+    name opening one ("International Civil Aviation Organization (ICAO)") is not shortened."""
+    if not (m.end < len(doc) and doc[m.end].text == "("):
+        return False
+    if any(s < m.end and m.start < e for s, e in persons):
+        return True
+    inside = doc[m.end + 1:min(len(doc), m.end + 16)]
+    close = next((t.i for t in inside if t.text == ")"), inside.end)
+    return any(t.lower_ == "born" or t.ent_type_ == "DATE" for t in doc[m.end + 1:close])
 
 
 def _pronouns(doc: Any, mentions: Iterable[Mention]) -> list[Mention]:
