@@ -173,7 +173,7 @@ def render(r: dict, args: argparse.Namespace) -> str:
 
 Machine: 2-core x86-64 VM, 24 GiB, no GPU; shared with other engineers' jobs while measured.
 Date: {time.strftime('%Y-%m-%d')}. Python {platform.python_version()}.
-Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds}"""
+Command: `KGKIT_DATA=/work/shared/datasets HF_HUB_OFFLINE=1 python benchmarks/e2e_webnlg.py --epochs {args.epochs} --gazetteer-folds {args.gazetteer_folds} --extra-thresholds {args.extra_thresholds}"""
         + (f" --train-config '{args.train_config}'" if args.train_config != "{}" else "") + f"""`
 
 Protocol: the `trained` extractor is trained on the DBpedia-WebNLG train rows of Text2KGBench minus the rows
