@@ -90,15 +90,23 @@ class LabelPrior:
         cache = self._feature_cache  # looked up inline: a pair has ~40 features, a chunk ~300 pairs
         for f in features:
             hit = cache.get(f)
-            for g, k, s in (self._feature(f) if hit is None else hit):
-                seen.setdefault((g, k), set()).add(s)
+            if hit is None:
+                hit = self._feature(f)
+            if hit:  # most features are no context word
+                for g, k, s in hit:
+                    words = seen.get((g, k))
+                    if words is None:
+                        seen[(g, k)] = {s}
+                    else:
+                        words.add(s)
         sizes = self._sizes
         return [(g, k, len(ws) / float(sizes[k])) for (g, k), ws in seen.items()]
 
     def dense(self, rows: Sequence[Sequence[tuple[int, int, float]]], n_classes: int) -> np.ndarray:
         """``(len(rows), len(GROUPS), n_classes)`` shares; the classes past the relations ("none") stay 0."""
         out = np.zeros((len(rows), len(GROUPS), n_classes), dtype=np.float32)
-        for i, entries in enumerate(rows):
-            for g, k, v in entries:
-                out[i, g, k] = v
+        at = [(i, g, k, v) for i, entries in enumerate(rows) for g, k, v in entries]
+        if at:
+            i, g, k, v = zip(*at)
+            out[list(i), list(g), list(k)] = v
         return out
