@@ -100,39 +100,3 @@ def test_train_cli_refuses_an_unknown_encoder_before_training(tmp_path: Path) ->
     assert res.exit_code != 0
     assert "unknown encoder 'bert-huge'" in res.output and "minilm" in res.output
     assert not (tmp_path / "m").exists()
-
-
-def test_encoder_members_are_averaged_and_survive_save_and_load(tmp_path: Path, spacy_extractor) -> None:
-    from kgkit.extract.trained.encoder import EncoderEnsemble, member_path
-
-    onto = load_training_ontology("default")
-    model = train_model(read_examples(EXAMPLES, onto), onto,
-                        TrainConfig(epochs=5, min_feature_count=1, holdout_every=7, encoder="minilm", encoder_epochs=1,
-                                    encoder_members=2),
-                        nlp=spacy_extractor.nlp)
-    folder = model.save(tmp_path / "pair")
-    assert json.loads((folder / "model.json").read_text())["encoder_members"] == 2
-    assert member_path(folder / ENCODER_FILE, 1).name == "encoder-2.pt" and (folder / "encoder-2.pt").is_file()
-    loaded = TrainedModel.load(folder)
-    assert isinstance(loaded._encoder, EncoderEnsemble) and len(loaded._encoder.members) == 2
-    one, two = (m.network.state_dict() for m in loaded._encoder.members)
-    assert any(not bool((one[k] == two[k]).all()) for k in one)  # other seeds: other weights
-    doc = spacy_extractor.nlp("Marie Curie was born in Warsaw. Pierre Curie worked at the University of Paris.")
-    mentions = find_mentions(doc, loaded.gazetteer)
-    pairs = candidate_pairs(doc, mentions)
-    assert pairs
-    each = [m.probabilities(doc, mentions, pairs) for m in loaded._encoder.members]
-    assert not np.allclose(each[0], each[1])
-    np.testing.assert_allclose(loaded._encoder.probabilities(doc, mentions, pairs), (each[0] + each[1]) / 2, atol=1e-6)
-    (folder / "encoder-2.pt").unlink()
-    with pytest.raises(ModelFolderError, match="encoder-2.pt"):
-        TrainedModel.load(folder)
-
-
-def test_encoder_members_must_be_positive(spacy_extractor) -> None:
-    onto = load_training_ontology("default")
-    with pytest.raises(ConfigError, match="encoder_members"):
-        train_model(read_examples(EXAMPLES, onto), onto,
-                    TrainConfig(epochs=2, min_feature_count=1, holdout_every=7, encoder="minilm", encoder_epochs=1,
-                                encoder_members=0),
-                    nlp=spacy_extractor.nlp)

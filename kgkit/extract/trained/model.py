@@ -185,7 +185,6 @@ class TrainedModel:
             **({"skip_kinds": self.skip_kinds} if self.skip_kinds else {}),
             **({"article_rate": self.article_rate} if self.article_rate is not None else {}),
             **({"encoder": self.encoder, "encoder_mix": self.encoder_mix} if self.encoder else {}),
-            **({"encoder_members": len(self._encoder.members)} if hasattr(self._encoder, "members") else {}),
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -452,17 +451,12 @@ class TrainedModel:
         encoder = meta.get("encoder")
         pair_encoder = None
         if encoder:
-            from kgkit.extract.trained.encoder import EncoderEnsemble, PairEncoder, member_path
+            from kgkit.extract.trained.encoder import PairEncoder
 
-            members = []
-            for k in range(int(meta.get("encoder_members", 1))):
-                path = member_path(d / ENCODER_FILE, k)
-                if not path.is_file():
-                    raise ModelFolderError(f"{d} is missing {path.name} (its pair encoder); retrain it with `kgkit extract train`")
-                member = PairEncoder(str(encoder), len(meta["relations"]), pretrained=False)
-                member.load_weights(path)
-                members.append(member)
-            pair_encoder = members[0] if len(members) == 1 else EncoderEnsemble(members)
+            if not (d / ENCODER_FILE).is_file():
+                raise ModelFolderError(f"{d} is missing {ENCODER_FILE} (its pair encoder); retrain it with `kgkit extract train`")
+            pair_encoder = PairEncoder(str(encoder), len(meta["relations"]), pretrained=False)
+            pair_encoder.load_weights(d / ENCODER_FILE)
         return cls(
             ontology=load_ontology(d / "ontology.yaml"), relations=list(meta["relations"]),
             gazetteer=Gazetteer.from_dict(json.loads((d / "gazetteer.json").read_text(encoding="utf-8"))),

@@ -79,7 +79,6 @@ class TrainConfig:
     encoder: str | None = None
     encoder_epochs: int = 4
     encoder_mix: float = 0.5  # weight of the encoder's probabilities in the mixture
-    encoder_members: int = 1  # encoders fine-tuned with seeds seed, seed + 1, ...; their probabilities averaged
     encoder_threads: int | None = 2  # torch threads while the encoder trains (its cost is matrix products)
 
 
@@ -280,8 +279,6 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
         from kgkit.extract.trained.encoder import encoder_folder
 
         encoder_folder(config.encoder)  # an unknown encoder fails now, not after the classifier has trained
-        if config.encoder_members < 1:
-            raise ConfigError(f"encoder_members must be at least 1, not {config.encoder_members}")
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -396,34 +393,25 @@ def _fit_encoder(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Ex
 
     from kgkit.extract.trained.encoder import train_pair_encoder
 
-    from kgkit.extract.trained.encoder import EncoderEnsemble
-
     cls = {r: i for i, r in enumerate(model.relations)}
     skip = set(model.skip_kinds)
-    labelled = []
+    samples = []
     for doc, ex in zip(docs, examples):
         mentions = find_mentions(doc, model.gazetteer)
         pairs = [(i, j) for i, j in candidate_pairs(doc, mentions) if kind_pair(mentions[i], mentions[j]) not in skip]
-        if pairs:
-            labelled.append((doc, mentions, pairs, _label_pairs(mentions, pairs, ex)[0]))
+        if not pairs:
+            continue
+        labels, _ = _label_pairs(mentions, pairs, ex)
+        keep = _subsample(labels, rng, config.negatives_per_example)
+        samples.append((doc, mentions, [pairs[k] for k in keep], [cls[labels[k]] for k in keep]))
     before = torch.get_num_threads()
     if config.encoder_threads:
         torch.set_num_threads(config.encoder_threads)
-    members = []
     try:
-        for k in range(config.encoder_members):
-            samples = []  # each member sees its own sample of negatives
-            for doc, mentions, pairs, labels in labelled:
-                keep = _subsample(labels, rng, config.negatives_per_example)
-                samples.append((doc, mentions, [pairs[i] for i in keep], [cls[labels[i]] for i in keep]))
-            if config.encoder_members > 1:
-                say(f"encoder member {k + 1}/{config.encoder_members}")
-            members.append(train_pair_encoder(str(config.encoder), samples, len(model.relations), epochs=config.encoder_epochs,
-                                              none_weight=config.none_weight, seed=config.seed + k, init_seed=config.seed,
-                                              say=say))
+        model._encoder = train_pair_encoder(str(config.encoder), samples, len(model.relations), epochs=config.encoder_epochs,
+                                            none_weight=config.none_weight, seed=config.seed, say=say)
     finally:
         torch.set_num_threads(before)
-    model._encoder = members[0] if len(members) == 1 else EncoderEnsemble(members)
     model.encoder, model.encoder_mix = str(config.encoder), config.encoder_mix
 
 
