@@ -92,13 +92,8 @@ class LabelPrior:
             hit = cache.get(f)
             if hit is None:
                 hit = self._feature(f)
-            if hit:  # most features are no context word
-                for g, k, s in hit:
-                    words = seen.get((g, k))
-                    if words is None:
-                        seen[(g, k)] = {s}
-                    else:
-                        words.add(s)
+            for g, k, s in hit:  # most features are no context word: an empty list
+                seen.setdefault((g, k), set()).add(s)
         sizes = self._sizes
         return [(g, k, len(ws) / float(sizes[k])) for (g, k), ws in seen.items()]
 

@@ -215,8 +215,9 @@ class TrainedModel:
         ctx = self.context
         return None if ctx is None else ctx.dense(list(feats))
 
-    def encode(self, feats: Sequence[Sequence[str]]) -> tuple[Any, Any]:
-        torch = _torch()
+    def feature_ids(self, feats: Sequence[Sequence[str]]) -> tuple[list[int], list[int]]:
+        """Vocabulary ids of all pairs' features, one bag after another, and where each bag starts
+        (a pair with no known feature gets the padding id)."""
         idx: list[int] = []
         offsets: list[int] = []
         pad = len(self.vocab)
@@ -225,6 +226,11 @@ class TrainedModel:
             offsets.append(len(idx))
             ids = [i for i in map(get, f) if i is not None]
             idx.extend(ids or [pad])
+        return idx, offsets
+
+    def encode(self, feats: Sequence[Sequence[str]]) -> tuple[Any, Any]:
+        torch = _torch()
+        idx, offsets = self.feature_ids(feats)
         return torch.tensor(idx, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
 
     def logits(self, feats: Sequence[Sequence[str]]) -> Any:
@@ -246,14 +252,7 @@ class TrainedModel:
             sd = {k: v.detach().numpy().astype(np.float32) for k, v in self.network.state_dict().items()}
             self._weights = sd
         w = self._weights
-        pad = len(self.vocab)
-        idx: list[int] = []
-        offsets: list[int] = []
-        get = self.vocab.get
-        for f in feats:
-            offsets.append(len(idx))
-            ids = [i for i in map(get, f) if i is not None]
-            idx.extend(ids or [pad])
+        idx, offsets = self.feature_ids(feats)
         # the bag sums as one sparse (pairs x features) times dense (features x dim) product: gathering
         # every feature's row first and summing with reduceat moved ~40 rows per pair through memory
         # and took a tenth of extraction time
