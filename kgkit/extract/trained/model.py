@@ -25,8 +25,6 @@ temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``v
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import re
 from collections.abc import Sequence
@@ -44,6 +42,7 @@ from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
 from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
+from kgkit.extract.trained.scorer import make_scorer, member_logits, one_blas_thread, scorer_members
 from kgkit.extract.trained.pairs import (
     Prediction,
     candidate_pairs,
@@ -82,59 +81,6 @@ def _torch() -> Any:
     import torch
 
     return torch
-
-
-def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int, prior_groups: int = 0, context_dim: int = 0,
-                members: int = 1) -> Any:
-    """Bag of feature embeddings -> ReLU hidden layer -> logits (one per relation, plus "none"), plus,
-    with ``prior_groups``, the relation-name prior weighted by one learned scalar per group, and with
-    ``context_dim``, the pair's context word vectors fed to the hidden layer.
-
-    With ``members`` > 1, that many such scorers, trained one by one from their own initial weights
-    and batch order (:func:`scorer_members`), whose logits are averaged."""
-    torch = _torch()
-    nn = torch.nn
-
-    class PairScorer(nn.Module):  # type: ignore[name-defined]  # defined here: importing this module does not import torch
-        def __init__(self) -> None:
-            super().__init__()
-            self.emb = nn.EmbeddingBag(n_features + 1, dim, mode="sum", padding_idx=n_features, sparse=True)
-            self.bias = nn.Parameter(torch.zeros(dim))
-            self.hidden = nn.Linear(dim, hidden)
-            self.out = nn.Linear(hidden, n_classes)
-            self.drop = nn.Dropout(0.2)
-            if prior_groups:
-                self.beta = nn.Parameter(torch.full((prior_groups,), 2.0))
-            if context_dim:
-                self.ctx = nn.Linear(context_dim, hidden, bias=False)
-
-        def forward(self, idx: Any, offsets: Any, prior: Any = None, ctx: Any = None) -> Any:
-            x = torch.relu(self.emb(idx, offsets) + self.bias)
-            h = self.hidden(self.drop(x))
-            if ctx is not None:
-                h = h + self.ctx(self.drop(ctx))
-            z = self.out(self.drop(torch.relu(h)))
-            if prior is not None:
-                z = z + (prior * self.beta[None, :, None]).sum(1)
-            return z
-
-    if members <= 1:
-        return PairScorer()
-
-    class ScorerEnsemble(nn.Module):  # type: ignore[name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.members = nn.ModuleList([PairScorer() for _ in range(members)])
-
-        def forward(self, idx: Any, offsets: Any, prior: Any = None, ctx: Any = None) -> Any:
-            return torch.stack([m(idx, offsets, prior, ctx) for m in self.members]).mean(0)
-
-    return ScorerEnsemble()
-
-
-def scorer_members(network: Any) -> list[Any]:
-    """The scorers of a network from :func:`make_scorer` (itself, unless it is an ensemble)."""
-    return list(network.members) if hasattr(network, "members") else [network]
 
 
 def platt_scale(p: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -287,7 +233,8 @@ class TrainedModel:
                           shape=(len(feats), len(self.vocab) + 1))
         ctx = self.context_dense(feats)
         prior = self.prior_dense(self.prior_rows(feats))
-        z = np.mean([_member_logits(w, bags, ctx, prior) for w in self._weights], axis=0) / self.temperature
+        with one_blas_thread():
+            z = np.mean([member_logits(w, bags, ctx, prior) for w in self._weights], axis=0) / self.temperature
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
@@ -487,42 +434,12 @@ class TrainedModel:
         )
 
 
-def _member_logits(w: dict[str, np.ndarray], bags: Any, ctx: np.ndarray | None, prior: np.ndarray | None) -> np.ndarray:
-    """One scorer's logits (the numpy twin of ``PairScorer.forward`` in evaluation mode)."""
-    x = np.maximum(np.asarray(bags @ w["emb.weight"]) + w["bias"], 0.0)
-    with _one_blas_thread():
-        h = x @ w["hidden.weight"].T + w["hidden.bias"]
-        if ctx is not None:
-            h = h + ctx @ w["ctx.weight"].T
-        z = np.maximum(h, 0.0) @ w["out.weight"].T + w["out.bias"]
-    if prior is not None:
-        z = z + np.einsum("bgc,g->bc", prior, w["beta"])
-    return np.asarray(z)
-
-
 _VALUE_FORMAT = re.compile(r"^(iso|dmy|float|int|unit:.*)$")
 
 
 def _is_value(m: Mention) -> bool:
     """A number or date: a literal mention, or a name that parses as one ("1958", "2776.0")."""
     return m.kind in ("num", "date") or number_value(m.surface) is not None
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller() -> Any:
-    """One controller of the loaded BLAS libraries (finding them reads /proc; done per call it took about
-    5 % of the extractor's own time, besides the spaCy parse, in a profile)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: without it, numpy's default pool is used
-        return None
-    return ThreadpoolController()
-
-
-def _one_blas_thread() -> Any:
-    """Small products run ~10x faster on one BLAS thread than on a contended pool."""
-    controller = _blas_controller()
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def fingerprint_of(meta: dict[str, Any]) -> str:

@@ -339,7 +339,7 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
 def _fit(model: TrainedModel, rows: _Rows, relations: list[str], config: TrainConfig, rng: random.Random, say: Any) -> None:
     import torch
 
-    from kgkit.extract.trained.model import scorer_members
+    from kgkit.extract.trained.scorer import scorer_members
 
     cls = {r: i for i, r in enumerate(relations)}
     y = torch.tensor([cls[r] for r in rows.labels], dtype=torch.long)
