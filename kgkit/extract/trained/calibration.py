@@ -1,7 +1,8 @@
-"""Choosing the softmax temperature and decision threshold on held-back examples, and reporting calibration.
+"""Choosing the softmax temperature and the decision settings on held-back examples, and reporting calibration.
 
-The temperature minimises the negative log-likelihood of the held-back pairs; the threshold maximises
-the micro-F1 of the facts the model outputs on the held-back texts (names compared as the benchmark
+The temperature minimises the negative log-likelihood of the held-back pairs; the decision settings
+(:class:`~kgkit.extract.trained.decoding.DecodeSettings`: threshold, runner-up floor, full names) maximise
+the chosen metric of the facts the model outputs on the held-back texts (names compared as the benchmark
 does: spaces and ``_`` removed, lower-cased). ECE (expected calibration error, 10 equal-width bins)
 compares each output fact's ``confidence`` with whether it was right.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kgkit.extract.trained.examples import Example
 from kgkit.errors import ConfigError
+from kgkit.extract.trained.decoding import DecodeSettings, decode
+from kgkit.extract.trained.examples import Example
 from kgkit.extract.trained.model import TrainedModel
 
 __all__ = ["calibrate", "fact_key", "reliability"]
@@ -41,8 +43,31 @@ def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int
 
 METRICS = ("facts", "facts-f2", "facts-f3", "facts-f5", "text2kgbench")
 _BETA = {"facts": 1.0, "facts-f2": 2.0, "facts-f3": 3.0, "facts-f5": 5.0}  # recall weighted beta**2 times precision
-#: the decision thresholds the held-back examples choose from
-THRESHOLDS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.04) + tuple(x / 20 for x in range(1, 20))
+#: the decision thresholds the held-back examples choose from (ascending)
+THRESHOLDS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.04) + tuple(x / 20 for x in range(1, 20))
+#: shares of a relation's best score in a sentence below which its other pairs there are dropped (0: none)
+RUNNER_UP_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.2)
+
+
+def _sweep(preds: Sequence[Sequence[Any]], examples: Sequence[Example], gold: Sequence[set[str]],
+           n_gold: int) -> list[tuple[float, dict[str, float]]]:
+    """Each threshold's metric values (:data:`METRICS`) over decoded held-back predictions."""
+    out = []
+    for thr in THRESHOLDS:
+        values = {"text2kgbench": sum(_sentence_f1(ps, ex, thr) for ps, ex in zip(preds, examples)) / max(1, len(examples))}
+        tp = fp = 0
+        for ps, g in zip(preds, gold):
+            for p in ps:
+                if p.confidence >= thr:
+                    ok = fact_key(p.subject, p.relation, p.object) in g
+                    tp += ok
+                    fp += not ok
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / n_gold if n_gold else 0.0
+        for m, beta in _BETA.items():
+            values[m] = (1 + beta**2) * prec * rec / (beta**2 * prec + rec) if prec + rec else 0.0
+        out.append((thr, values))
+    return out
 
 
 def fit_platt(confidences: Sequence[float], correct: Sequence[bool]) -> tuple[float, float] | None:
@@ -76,7 +101,8 @@ def _sentence_f1(preds: Sequence[Any], ex: Example, thr: float) -> float:
 
 
 def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Example], metric: str = "facts") -> dict[str, Any]:
-    """Set ``model.temperature`` and ``model.threshold`` from held-back examples; return the report.
+    """Set ``model.temperature``, its Platt scale and its decision settings (``threshold``,
+    ``runner_up_floor``, ``full_names``) from held-back examples; return the report.
 
     ``metric``: ``"facts"`` (micro-F1 of all output facts: every wrong fact lands in the graph),
     ``"facts-f2"`` / ``"facts-f3"`` / ``"facts-f5"`` (micro-F-beta, recall weighted 4 / 9 / 25 times precision: for a graph
@@ -100,31 +126,25 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     gold = [{fact_key(*t) for t in ex.triples} for ex in examples]
     # Platt scaling of the fact confidence on the held-back facts: the softmax temperature fits all
     # pairs (most of them "no relation"); the facts that are output need their own correction.
-    model.platt = None
+    model.platt, model.runner_up_floor, model.full_names = None, 0.0, False
     raw = [model.predict_doc(doc, threshold=0.01) for doc in docs]
     confs0 = [p.confidence for ps in raw for p in ps]
     hits0 = [fact_key(p.subject, p.relation, p.object) in g for ps, g in zip(raw, gold) for p in ps]
     model.platt = fit_platt(confs0, hits0)
-    preds = [model.predict_doc(doc, threshold=0.002) for doc in docs] if model.platt is not None else raw
+    # one scoring pass; every decision setting decodes it (threshold, runner-up floor, full names)
+    scored = [model.score_doc(doc) for doc in docs]
     n_gold = sum(len(g) for g in gold)
-    best = {m: (0.0, 0.5) for m in METRICS}  # metric -> (value, threshold)
-    for thr in THRESHOLDS:
-        values = {"text2kgbench": sum(_sentence_f1(ps, ex, thr) for ps, ex in zip(preds, examples)) / max(1, len(examples))}
-        tp = fp = 0
-        for ps, g in zip(preds, gold):
-            for p in ps:
-                if p.confidence >= thr:
-                    ok = fact_key(p.subject, p.relation, p.object) in g
-                    tp += ok
-                    fp += not ok
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / n_gold if n_gold else 0.0
-        for m, beta in _BETA.items():
-            values[m] = (1 + beta**2) * prec * rec / (beta**2 * prec + rec) if prec + rec else 0.0
-        for m, v in values.items():
-            if v > best[m][0]:
-                best[m] = (v, thr)
-    model.threshold = best[metric][1]
+    best = {m: (0.0, 0.5, 0.0, False) for m in METRICS}  # metric -> (value, threshold, floor, full names)
+    decoded: dict[tuple[float, bool], list[list[Any]]] = {}
+    for floor in RUNNER_UP_FLOORS:
+        for full in (False, True):
+            preds = decoded[floor, full] = [decode(model, sd, DecodeSettings(THRESHOLDS[0], floor, full)) for sd in scored]
+            for thr, values in _sweep(preds, examples, gold, n_gold):
+                for m, v in values.items():
+                    if v > best[m][0]:  # ties keep the lower threshold and the simpler setting
+                        best[m] = (v, thr, floor, full)
+    _, model.threshold, model.runner_up_floor, model.full_names = best[metric]
+    preds = decoded[model.runner_up_floor, model.full_names]
     confs: list[float] = []
     correct: list[bool] = []
     tp = fp = 0
@@ -144,6 +164,7 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
         "threshold_metric": metric, "threshold_facts_f1": best["facts"][1], "threshold_facts_f2": best["facts-f2"][1],
         "threshold_facts_f3": best["facts-f3"][1], "threshold_facts_f5": best["facts-f5"][1],
         "threshold_text2kgbench": best["text2kgbench"][1],
+        "runner_up_floor": model.runner_up_floor, "full_names": model.full_names,
         "text2kgbench_f1_at_threshold": round(best["text2kgbench"][0], 4) if metric == "text2kgbench" else None,
         "precision": round(prec, 4), "recall": round(rec, 4),
         "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,

@@ -13,10 +13,9 @@ each sentence (:mod:`kgkit.extract.trained.encoder`) can score the same pairs ne
 their probabilities mixed; it is more accurate and several times slower (one encoder pass per sentence
 costs more than the whole spaCy parse on a 2-core machine), so it is opt-in (``TrainConfig.encoder``).
 
-Decoding keeps, for each ordered pair, every relation above the threshold (a pair often holds two
-facts: ``country`` and ``location``; ``relations_per_pair`` caps them), merges duplicates, writes a
-title's "The" as the relation's examples do, and scores a fact restated in several sentences of a
-chunk by noisy-or over those sentences.
+Decoding (:mod:`kgkit.extract.trained.decoding`) turns a text's pair scores into facts under settings
+the held-back examples chose: the threshold, a share of a relation's best score in the sentence below
+which its other pairs are dropped, and whether one-word subjects are named in full.
 
 A model folder holds ``model.json`` (version, ontology name, training-data hash, metrics, threshold,
 temperature, relation value formats), ``ontology.yaml``, ``gazetteer.json``, ``vocab.json`` and
@@ -37,20 +36,14 @@ import numpy as np
 from kgkit.calibration import sigmoid
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.articles import choose_article
+from kgkit.extract.trained.decoding import DecodeSettings, ScoredDoc, decode
 from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
 from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
 from kgkit.extract.trained.scorer import make_scorer, member_logits, one_blas_thread, scorer_members
-from kgkit.extract.trained.pairs import (
-    Prediction,
-    candidate_pairs,
-    discount_repeats,
-    drop_overlaps,
-    kind_pair,
-    sentence_starts,
-)
+from kgkit.extract.trained.pairs import Prediction, candidate_pairs, kind_pair
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
 
@@ -69,7 +62,6 @@ __all__ = [
 
 MODEL_VERSION = "1"
 ENCODER_FILE = "encoder.pt"  # the fine-tuned pair encoder's weights, when the model has one
-_SUPPORT_FLOOR = 0.4  # statements below threshold * this never count, even when repeated
 NONE = "<none>"
 
 
@@ -130,6 +122,11 @@ class TrainedModel:
     encoder: str | None = None
     encoder_mix: float = 0.5
     members: int = 1  # scorers in the network, their logits averaged (TrainConfig.members)
+    # chosen with the threshold on held-back examples (kgkit.extract.trained.decoding): a sentence's fact
+    # of a relation is dropped below this share of that relation's best there (0: kept), and one-word
+    # subjects are named in full when the text writes the full name
+    runner_up_floor: float = 0.0
+    full_names: bool = False
     _encoder: Any = field(default=None, repr=False, compare=False)
     _weights: list[dict[str, np.ndarray]] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
@@ -157,6 +154,8 @@ class TrainedModel:
             **({"article_rate": self.article_rate} if self.article_rate is not None else {}),
             **({"encoder": self.encoder, "encoder_mix": self.encoder_mix} if self.encoder else {}),
             **({"members": self.members} if self.members > 1 else {}),
+            **({"runner_up_floor": self.runner_up_floor} if self.runner_up_floor else {}),
+            **({"full_names": True} if self.full_names else {}),
         }
 
     # -- scoring --------------------------------------------------------------------------------
@@ -310,16 +309,29 @@ class TrainedModel:
             return r.canonical
         return self._name(doc, tail, relation, "o")
 
-    def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
-        """Facts in a parsed text: for each pair, every relation above the threshold (at most
-        ``relations_per_pair`` when that is set), duplicates merged."""
+    def subject_name(self, doc: Any, head: Mention, relation: str) -> str:
+        """A fact's subject as the relation's examples write such names (title article kept or dropped)."""
+        return self._name(doc, head, relation, "s")
+
+    def calibrated(self, p: np.ndarray) -> np.ndarray:
+        """Fact confidence of class probabilities: Platt-scaled when the held-back examples fitted a scale."""
+        return platt_scale(p, *self.platt) if self.platt is not None else p
+
+    @property
+    def decode_settings(self) -> DecodeSettings:
+        """The decision settings the held-back examples chose (:mod:`kgkit.extract.trained.decoding`)."""
+        return DecodeSettings(self.threshold, self.runner_up_floor, self.full_names)
+
+    def score_doc(self, doc: Any, *, allowed: set[str] | None = None) -> ScoredDoc:
+        """Mentions, candidate pairs and class probabilities of a parsed text (relations outside the
+        ontology's domain and range, or outside ``allowed``, score 0)."""
         mentions = find_mentions(doc, self.gazetteer)
         pairs = candidate_pairs(doc, mentions)
         if self.skip_kinds:
             skip = set(self.skip_kinds)
             pairs = [(i, j) for i, j in pairs if kind_pair(mentions[i], mentions[j]) not in skip]
         if not pairs:
-            return []
+            return ScoredDoc(doc, mentions, [], np.zeros((0, len(self.relations) - 1), dtype=np.float32))
         feats = [pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs]
         probs = self.probabilities(feats)
         if self._encoder is not None:
@@ -327,48 +339,13 @@ class TrainedModel:
         probs = probs[:, :-1] * self.type_mask(mentions, pairs)
         if allowed is not None:
             probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
-        # the raw probabilities rank; the Platt-scaled ones are what the threshold compares
-        cal = np.where(probs > 0, platt_scale(probs, *self.platt), 0.0) if self.platt is not None else probs
-        thr = self.threshold if threshold is None else threshold
-        k = self.relations_per_pair if self.relations_per_pair > 0 else len(self.relations) - 1
-        floor = thr * _SUPPORT_FLOOR
-        hot = np.flatnonzero((cal >= floor).any(axis=1))  # the few pairs with any relation worth a look
-        top = np.argsort(-cal[hot], axis=1)[:, :k]
-        starts = sentence_starts(doc)
-        best: dict[tuple[str, str, str], Prediction] = {}
-        support: dict[tuple[str, str, str], dict[int, float]] = {}  # fact -> sentence -> best probability
-        for row, ranked in zip(hot.tolist(), top):
-            i, j = pairs[row]
-            for r in ranked.tolist():
-                if float(cal[row, r]) < floor:
-                    break
-                p = float(probs[row, r])
-                rel = self.relations[r]
-                h, t = mentions[i], mentions[j]
-                pred = Prediction(h, rel, t, self._name(doc, h, rel, "s"), self.object_name(t, rel, doc), round(p, 4))
-                key = (pred.subject, rel, pred.object)
-                per_sent = support.setdefault(key, {})
-                per_sent[starts[h.start]] = max(per_sent.get(starts[h.start], 0.0), p)
-                if key not in best or best[key].confidence < pred.confidence:
-                    best[key] = pred
-        if self.repeat_rate is not None:
-            discount_repeats(support, self.repeat_rate)
-        if self.platt is not None:
-            for per_sent in support.values():
-                for sent, p in per_sent.items():
-                    per_sent[sent] = float(platt_scale(np.asarray(p), *self.platt)) if p > 0 else 0.0
-        # A fact restated in several sentences of a text is likelier than each statement alone
-        # (noisy-or over sentences); a single sentence keeps its own probability.
-        for key, per_sent in support.items():
-            miss = 1.0
-            for p in per_sent.values():
-                miss *= 1.0 - p
-            conf = round(1.0 - miss, 4)
-            if conf < thr:
-                del best[key]
-            else:
-                best[key] = replace(best[key], confidence=conf)
-        return drop_overlaps(list(best.values()))
+        return ScoredDoc(doc, mentions, pairs, probs)
+
+    def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
+        """Facts in a parsed text under the model's decision settings (``threshold`` overrides its own);
+        see :mod:`kgkit.extract.trained.decoding`."""
+        settings = self.decode_settings if threshold is None else replace(self.decode_settings, threshold=threshold)
+        return decode(self, self.score_doc(doc, allowed=allowed), settings)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -430,7 +407,8 @@ class TrainedModel:
             skip_kinds=list(meta.get("skip_kinds") or []),
             article_rate={r: dict(v) for r, v in meta["article_rate"].items()} if meta.get("article_rate") is not None else None,
             encoder=str(encoder) if encoder else None, encoder_mix=float(meta.get("encoder_mix", 0.5)), _encoder=pair_encoder,
-            members=int(meta.get("members", 1)),
+            members=int(meta.get("members", 1)), runner_up_floor=float(meta.get("runner_up_floor", 0.0)),
+            full_names=bool(meta.get("full_names", False)),
         )
 
 
