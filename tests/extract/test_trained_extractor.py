@@ -235,3 +235,60 @@ def test_an_ensemble_averages_classifiers_trained_from_different_starts(spacy_ex
     np.testing.assert_allclose(loaded.probabilities(feats), expected, atol=1e-5)
     got = _facts(TrainedExtractor(model=folder), "Martin Holm was born in Uppsala and works for Vega Software.")
     assert {("Martin Holm", "bornIn", "Uppsala"), ("Martin Holm", "worksFor", "Vega Software")} <= got
+
+
+def test_full_name_lengthens_a_one_word_name_the_text_writes_in_full() -> None:
+    from kgkit.extract.trained.decoding import full_name
+
+    text = "Because of Nina Mae McKinney's striking beauty, McKinney was one of the first film stars."
+    assert full_name(text, "McKinney") == "Nina Mae McKinney"
+    assert full_name(text, "Nina Mae McKinney") == "Nina Mae McKinney"  # only one-word names
+    assert full_name("Holm met Martin Holm in Uppsala.", "Holm") == "Martin Holm"  # wherever the full name is
+    assert full_name("Holmes visited Holm.", "Holm") == "Holm"
+    assert full_name("He was born in Uppsala. Holm works for Dr. B. Holm.", "Holm") == "Dr. B. Holm"  # not "Uppsala. Holm"
+    # a run holding an article or a preposition is a title, not a name
+    assert full_name("Baxter won an award for In Old Arizona's performance.", "Arizona") == "Arizona"
+
+
+def test_decision_settings_thin_runner_ups_name_subjects_in_full_and_travel_with_the_model(
+        model_dir: Path, spacy_extractor, tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from kgkit.extract.trained.decoding import DecodeSettings, ScoredDoc, decode
+
+    # confidences are the probabilities, and runner-ups are not scaled by how often examples repeat a relation
+    model = dataclasses.replace(TrainedModel.load(model_dir), platt=None, repeat_rate=None)
+    # runner-up floor: set scores by hand; the floor compares pairs of one relation within one sentence
+    doc = spacy_extractor.nlp("Martin Holm and Anna Berg were born in Uppsala. Anna Berg was born in Graz.")
+    scored = model.score_doc(doc)
+    names = [m.surface for m in scored.mentions]
+    probs = np.zeros_like(scored.probs)
+    born = model.relations.index("bornIn")
+    wanted = {("Martin Holm", "Uppsala"): 0.9, ("Anna Berg", "Uppsala"): 0.3, ("Anna Berg", "Graz"): 0.2}
+    for row, (i, j) in enumerate(scored.pairs):
+        probs[row, born] = wanted.get((names[i], names[j]), 0.0)
+    assert sum(1 for (i, j) in scored.pairs if (names[i], names[j]) in wanted) == 3
+    hand = ScoredDoc(doc, scored.mentions, scored.pairs, probs)
+
+    def facts(floor: float) -> set[tuple[str, str]]:
+        return {(p.subject, p.object) for p in decode(model, hand, DecodeSettings(0.1, runner_up_floor=floor))}
+
+    assert facts(0.0) == facts(0.3) == set(wanted)
+    # 0.3 < 0.5 * 0.9 in the first sentence; Graz is the best of the second, whatever the first holds
+    assert facts(0.5) == {("Martin Holm", "Uppsala"), ("Anna Berg", "Graz")}
+    # full names: a one-word subject the text also writes in full
+    doc = spacy_extractor.nlp("Martin Holm was born in Uppsala. Holm works for Vega Software.")
+    scored = model.score_doc(doc)
+    plain = {(p.subject, p.relation, p.object) for p in decode(model, scored, DecodeSettings(model.threshold))}
+    full = {(p.subject, p.relation, p.object) for p in decode(model, scored, DecodeSettings(model.threshold, full_names=True))}
+    assert ("Holm", "worksFor", "Vega Software") in plain
+    assert ("Martin Holm", "worksFor", "Vega Software") in full and "Holm" not in {s for s, _, _ in full}
+    # the settings are the model's: saved, read back, part of its fingerprint, used by predict_doc
+    model.runner_up_floor, model.full_names = 0.5, True
+    again = TrainedModel.load(model.save(tmp_path / "m"))
+    assert (again.runner_up_floor, again.full_names) == (0.5, True)
+    assert again.fingerprint != TrainedModel.load(model_dir).fingerprint
+    doc.user_data.clear()
+    assert ("Martin Holm", "worksFor", "Vega Software") in {(p.subject, p.relation, p.object) for p in again.predict_doc(doc)}

@@ -100,6 +100,19 @@ def _sentence_f1(preds: Sequence[Any], ex: Example, thr: float) -> float:
     return 2 * hit / (len(got) + len(gold))
 
 
+def _choose(table: Sequence[tuple[float, bool, float, dict[str, float]]], metric: str) -> tuple[float, float, float, bool]:
+    """The best ``(value, threshold, floor, full names)`` for ``metric``. Ties go to the simplest setting
+    (the table's order: no floor, names as written), and among its tied thresholds to the middle one: a
+    small held-back set often scores a run of thresholds alike, and its lowest end is the riskiest."""
+    top = max((v[metric] for *_, v in table), default=0.0)
+    if top <= 0:
+        return 0.0, 0.5, 0.0, False
+    tied = [(floor, full, thr) for floor, full, thr, v in table if v[metric] >= top - 1e-12]
+    floor, full = tied[0][:2]
+    thresholds = [thr for f, fu, thr in tied if (f, fu) == (floor, full)]
+    return top, thresholds[len(thresholds) // 2], floor, full
+
+
 def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Example], metric: str = "facts") -> dict[str, Any]:
     """Set ``model.temperature``, its Platt scale and its decision settings (``threshold``,
     ``runner_up_floor``, ``full_names``) from held-back examples; return the report.
@@ -134,15 +147,13 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     # one scoring pass; every decision setting decodes it (threshold, runner-up floor, full names)
     scored = [model.score_doc(doc) for doc in docs]
     n_gold = sum(len(g) for g in gold)
-    best = {m: (0.0, 0.5, 0.0, False) for m in METRICS}  # metric -> (value, threshold, floor, full names)
+    table: list[tuple[float, bool, float, dict[str, float]]] = []  # floor, full names, threshold, metric values
     decoded: dict[tuple[float, bool], list[list[Any]]] = {}
     for floor in RUNNER_UP_FLOORS:
         for full in (False, True):
             preds = decoded[floor, full] = [decode(model, sd, DecodeSettings(THRESHOLDS[0], floor, full)) for sd in scored]
-            for thr, values in _sweep(preds, examples, gold, n_gold):
-                for m, v in values.items():
-                    if v > best[m][0]:  # ties keep the lower threshold and the simpler setting
-                        best[m] = (v, thr, floor, full)
+            table += [(floor, full, thr, values) for thr, values in _sweep(preds, examples, gold, n_gold)]
+    best = {m: _choose(table, m) for m in METRICS}  # metric -> (value, threshold, floor, full names)
     _, model.threshold, model.runner_up_floor, model.full_names = best[metric]
     preds = decoded[model.runner_up_floor, model.full_names]
     confs: list[float] = []
@@ -156,7 +167,7 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
                 correct.append(ok)
                 tp += ok
                 fp += not ok
-    ece, table = reliability(confs, correct)
+    ece, bins = reliability(confs, correct)
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / n_gold if n_gold else 0.0
     return {
@@ -169,5 +180,5 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
         "precision": round(prec, 4), "recall": round(rec, 4),
         "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,
         "reachable_triples": round(stats["reachable_triples"] / max(1, stats["gold_triples"]), 4),
-        "ece": ece, "reliability": table,
+        "ece": ece, "reliability": bins,
     }

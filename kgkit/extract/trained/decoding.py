@@ -38,6 +38,9 @@ __all__ = ["DecodeSettings", "ScoredDoc", "decode", "full_name"]
 
 _SUPPORT_FLOOR = 0.4  # statements below threshold * this never count, even when repeated
 _ONE_WORD = re.compile(r"[A-Z][\w'-]+")
+# up to three capitalised words, each followed by space; a full stop only after an initial or a short
+# title ("B.", "Dr."), never after a sentence's last word
+_RUN = r"((?:(?:[A-Z][\w'-]*|[A-Z][a-z]?\.)\s+){1,3})"
 _NOT_A_NAME = re.compile(r"\b(The|A|An|In|On|At|Of)\s")  # a run holding these is a title or a phrase, not a name
 
 
@@ -71,7 +74,7 @@ def full_name(text: str, name: str, cache: dict[str, str] | None = None) -> str:
         return cache[name]
     full = name
     if _ONE_WORD.fullmatch(name):
-        runs = [r for r in re.findall(r"((?:[A-Z][\w.'-]*\s+){1,3})" + re.escape(name) + r"\b", text) if not _NOT_A_NAME.search(r)]
+        runs = [r for r in re.findall(_RUN + re.escape(name) + r"\b", text) if not _NOT_A_NAME.search(r)]
         if runs:
             full = re.sub(r"\s+", " ", max(runs, key=len) + name).strip()
     if cache is not None:
