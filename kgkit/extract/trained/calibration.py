@@ -15,7 +15,7 @@ from typing import Any
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.decoding import DecodeSettings, decode
 from kgkit.extract.trained.examples import Example
-from kgkit.extract.trained.model import TrainedModel
+from kgkit.extract.trained.model import Prediction, TrainedModel
 
 __all__ = ["calibrate", "fact_key", "reliability"]
 
@@ -49,7 +49,7 @@ THRESHOLDS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.04) + tuple(x / 2
 RUNNER_UP_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.2)
 
 
-def _sweep(preds: Sequence[Sequence[Any]], examples: Sequence[Example], gold: Sequence[set[str]],
+def _sweep(preds: Sequence[Sequence[Prediction]], examples: Sequence[Example], gold: Sequence[set[str]],
            n_gold: int) -> list[tuple[float, dict[str, float]]]:
     """Each threshold's metric values (:data:`METRICS`) over decoded held-back predictions."""
     out = []
@@ -89,7 +89,7 @@ def _nll(model: TrainedModel, logits: Any, y: Any, temperature: float) -> float:
     return float(torch.nn.functional.cross_entropy(logits / temperature, y))
 
 
-def _sentence_f1(preds: Sequence[Any], ex: Example, thr: float) -> float:
+def _sentence_f1(preds: Sequence[Prediction], ex: Example, thr: float) -> float:
     """Text2KGBench's per-sentence F1: predictions of relations absent from the sentence's gold are ignored."""
     gold = {fact_key(*t) for t in ex.triples}
     rels = {r for _, r, _ in ex.triples}
@@ -148,7 +148,7 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     scored = [model.score_doc(doc) for doc in docs]
     n_gold = sum(len(g) for g in gold)
     table: list[tuple[float, bool, float, dict[str, float]]] = []  # floor, full names, threshold, metric values
-    decoded: dict[tuple[float, bool], list[list[Any]]] = {}
+    decoded: dict[tuple[float, bool], list[list[Prediction]]] = {}
     for floor in RUNNER_UP_FLOORS:
         for full in (False, True):
             preds = decoded[floor, full] = [decode(model, sd, DecodeSettings(THRESHOLDS[0], floor, full)) for sd in scored]
