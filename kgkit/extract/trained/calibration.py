@@ -139,13 +139,13 @@ def calibrate(model: TrainedModel, docs: Sequence[Any], examples: Sequence[Examp
     gold = [{fact_key(*t) for t in ex.triples} for ex in examples]
     # Platt scaling of the fact confidence on the held-back facts: the softmax temperature fits all
     # pairs (most of them "no relation"); the facts that are output need their own correction.
+    # one scoring pass (the probabilities do not depend on the scale or the settings); every fit decodes it
+    scored = [model.score_doc(doc) for doc in docs]
     model.platt, model.runner_up_floor, model.full_names = None, 0.0, False
-    raw = [model.predict_doc(doc, threshold=0.01) for doc in docs]
+    raw = [decode(model, sd, DecodeSettings(0.01)) for sd in scored]
     confs0 = [p.confidence for ps in raw for p in ps]
     hits0 = [fact_key(p.subject, p.relation, p.object) in g for ps, g in zip(raw, gold) for p in ps]
     model.platt = fit_platt(confs0, hits0)
-    # one scoring pass; every decision setting decodes it (threshold, runner-up floor, full names)
-    scored = [model.score_doc(doc) for doc in docs]
     n_gold = sum(len(g) for g in gold)
     table: list[tuple[float, bool, float, dict[str, float]]] = []  # floor, full names, threshold, metric values
     decoded: dict[tuple[float, bool], list[list[Prediction]]] = {}
