@@ -32,7 +32,7 @@ def train_cmd(
                                          help="Keep a sentence's second fact of one relation at its own probability."),
     relations_per_pair: int = typer.Option(0, "--relations-per-pair", min=0,
                                            help="Most relations one mention pair may hold, each above the threshold (0: no cap; 1 or 2 give a sparser graph)."),
-    encoder: str | None = typer.Option(None, "--encoder", help="Also train a sentence encoder that scores the pairs: 'gru' (light, trained from scratch over MiniLM's word-piece embeddings), or 'minilm' or a local Hugging Face model folder (fine-tuned: more accurate, several times slower to train and extract)."),
+    encoder: str = typer.Option("gru", "--encoder", help="The sentence encoder that scores the pairs next to the classifier: 'gru' (light, trained from scratch over MiniLM's word-piece embeddings), 'minilm' or a local Hugging Face model folder (fine-tuned: several times slower to train and extract), or 'none' (the classifier alone: fastest)."),
     encoder_epochs: int | None = typer.Option(None, "--encoder-epochs", min=1, help="Training epochs of the --encoder (default: 4 for a transformer, 10 for 'gru')."),
     members: int = typer.Option(3, "--members", min=1, help="Classifiers trained on the same pairs from different starts, their scores averaged: steadier and better; each adds to training and extraction time (1: fastest)."),
     exclude_texts: Path | None = typer.Option(None, "--exclude-texts", help="Skip examples whose text occurs in this file or folder of documents."),
@@ -57,7 +57,8 @@ def train_cmd(
         model = train_model(rows, onto, TrainConfig(epochs=epochs, seed=seed, gazetteer_folds=gazetteer_folds,
                                                        threshold_metric=threshold_metric, label_prior=not no_label_prior,
                                                        repeat_prior=not no_repeat_prior,
-                                                       relations_per_pair=relations_per_pair, encoder=encoder,
+                                                       relations_per_pair=relations_per_pair,
+                                                       encoder=None if encoder.lower() == "none" else encoder,
                                                        encoder_epochs=encoder_epochs, members=members), log=log)
         model.save(out)
     except KgkitError as err:
