@@ -69,7 +69,7 @@ def train_cmd(
     h = model.metrics.get("heldout", {})
     console.print(f"[bold]trained[/] {out}: {len(rows)} examples, {len(model.relations) - 1} relations, "
                   f"{model.metrics['train_seconds']}s; held-back P {h.get('precision')} R {h.get('recall')} "
-                  f"F1 {h.get('f1')} (threshold {model.threshold}, runner-up floor {model.runner_up_floor}, "
+                  f"F1 {h.get('f1')} (encoder {model.encoder or 'none'}, threshold {model.threshold}, runner-up floor {model.runner_up_floor}, "
                   f"full names {'on' if model.full_names else 'off'}, ECE {h.get('ece')})")
 
 

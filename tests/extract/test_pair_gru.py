@@ -92,3 +92,19 @@ def test_range_max_matches_the_maximum_over_each_run() -> None:
     for k in range(200):
         want = states[s[k], a[k]:b[k]].max(0).values.numpy() if b[k] > a[k] else np.zeros(5, dtype=np.float32)
         np.testing.assert_allclose(got[k], want)
+
+
+@pytest.mark.parametrize("option, encoder", [([], "gru"), (["--encoder", "none"], None)])
+def test_train_cli_trains_the_gru_by_default_and_none_turns_it_off(tmp_path: Path, option: list[str], encoder: str | None) -> None:
+    from typer.testing import CliRunner
+
+    from kgkit.cli.main import app
+
+    out = tmp_path / "m"
+    res = CliRunner().invoke(app, ["extract", "train", str(EXAMPLES), "--ontology", "default", "--out", str(out),
+                                   "--epochs", "3", "--encoder-epochs", "2", "--members", "1", "--json", *option])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["examples"] > 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta.get("encoder") == encoder
+    assert (out / ENCODER_FILE).is_file() == (encoder is not None)

@@ -8,10 +8,12 @@ bag-of-features embedding, one hidden layer and a softmax over the ontology's re
 Training is seconds to minutes; scoring a chunk costs less than parsing it. The network holds three
 such classifiers by default (``TrainConfig.members``), trained from different starts on the same pairs,
 their logits averaged: one retrained classifier's graph varies by a point or two of end-to-end
-accuracy, and the average is both steadier and better than its members. A fine-tuned MiniLM over
-each sentence (:mod:`kgkit.extract.trained.encoder`) can score the same pairs next to the classifier,
-their probabilities mixed; it is more accurate and several times slower (one encoder pass per sentence
-costs more than the whole spaCy parse on a 2-core machine), so it is opt-in (``TrainConfig.encoder``).
+accuracy, and the average is both steadier and better than its members. A pair encoder reading each
+sentence as a whole scores the same pairs next to the classifier, their probabilities mixed
+(``TrainConfig.encoder``): by default a light bidirectional GRU over MiniLM's word-piece embeddings
+(:mod:`kgkit.extract.trained.recurrent`), which costs a few milliseconds per text; a fine-tuned MiniLM
+(:mod:`kgkit.extract.trained.encoder`) is opt-in, since one pass of it per sentence costs more than the
+whole spaCy parse on a 2-core machine.
 
 Decoding (:mod:`kgkit.extract.trained.decoding`) turns a text's pair scores into facts under settings
 the held-back examples chose: the threshold, a share of a relation's best score in the sentence below
