@@ -108,3 +108,16 @@ def test_train_cli_trains_the_gru_by_default_and_none_turns_it_off(tmp_path: Pat
     meta = json.loads((out / "model.json").read_text())
     assert meta.get("encoder") == encoder
     assert (out / ENCODER_FILE).is_file() == (encoder is not None)
+
+
+def test_texts_scored_together_get_what_each_gets_alone(gru_model: Path, spacy_extractor) -> None:
+    """predict_docs batches the encoder's sentences across texts; the facts and confidences do not change."""
+    model = TrainedModel.load(gru_model)
+    docs = list(spacy_extractor.nlp.pipe([TWO_SENTENCES, "Martin Holm was born in Uppsala and works for Vega Software.",
+                                          "Nothing here.", "Vega Software is headquartered in Uppsala."]))
+    together = model.predict_docs(docs, threshold=0.01)
+    alone = [model.predict_doc(d, threshold=0.01) for d in docs]
+    assert [len(p) for p in together] == [len(p) for p in alone] and sum(map(len, alone)) > 3
+    for a, b in zip(alone, together):
+        assert [(p.subject, p.relation, p.object) for p in a] == [(p.subject, p.relation, p.object) for p in b]
+        np.testing.assert_allclose([p.confidence for p in a], [p.confidence for p in b], atol=1e-5)

@@ -33,7 +33,7 @@ from kgkit.errors import ConfigError, DependencyMissingError
 from kgkit.extract.trained.mentions import Mention
 
 __all__ = ["ENCODERS", "LIGHT_ENCODERS", "PairEncoder", "check_encoder", "encoder_folder", "make_pair_encoder",
-           "pair_probabilities", "train_pair_encoder"]
+           "pair_probabilities", "pair_probabilities_many", "train_pair_encoder"]
 
 Span = tuple[int, int]  # character offsets within the sentence
 
@@ -184,6 +184,11 @@ class PairEncoder:
                       batch_sentences: int = 32) -> np.ndarray:
         return pair_probabilities(self, doc, mentions, pairs, batch_sentences)
 
+    def probabilities_many(self, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
+                           batch_sentences: int = 32) -> list[np.ndarray]:
+        """:meth:`probabilities` of several parsed texts, their sentences batched together."""
+        return pair_probabilities_many(self, items, batch_sentences)
+
     def save(self, path: Path) -> None:
         _torch().save(self.network.state_dict(), path)
 
@@ -196,34 +201,51 @@ def pair_probabilities(encoder: Any, doc: Any, mentions: Sequence[Mention], pair
                        batch_sentences: int = 32) -> np.ndarray:
     """``(len(pairs), classes)`` softmax probabilities of a pair encoder (anything with ``network``,
     ``n_classes`` and ``logits(texts, located pairs)``) for the pairs of a parsed text."""
+    return pair_probabilities_many(encoder, [(doc, mentions, pairs)], batch_sentences)[0]
+
+
+def pair_probabilities_many(encoder: Any, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
+                            batch_sentences: int = 32) -> list[np.ndarray]:
+    """:func:`pair_probabilities` of several parsed texts at once: their sentences share batches, so a
+    text of two sentences does not pay a whole encoder call (the GRU's cost is mostly per step, not per
+    sentence)."""
     torch = _torch()
-    texts, located = _pair_spans(doc, mentions, pairs)
+    texts: list[str] = []
+    located: list[tuple[int, Span, int, Span]] = []
+    sizes = []
+    for doc, mentions, pairs in items:
+        sent_texts, loc = _pair_spans(doc, mentions, pairs)
+        base = len(texts)
+        texts.extend(sent_texts)
+        located.extend((si + base, h, sj + base, t) for si, h, sj, t in loc)
+        sizes.append(len(loc))
     encoder.network.eval()
-    out = []
+    probs = np.zeros((len(located), encoder.n_classes), dtype=np.float32)
+    by_batch: dict[int, list[int]] = {}
+    for k, p in enumerate(located):  # each pair goes with the batch of its head's sentence
+        by_batch.setdefault(p[0] // batch_sentences, []).append(k)
     with torch.no_grad():
-        # batches of sentences; each pair goes with the batch of its head's sentence
-        for b in range(0, len(texts), batch_sentences):
-            sel = [k for k, p in enumerate(located) if b <= p[0] < b + batch_sentences]
-            if not sel:
-                continue
-            part = texts[b:b + batch_sentences]
+        for b, sel in sorted(by_batch.items()):
+            lo = b * batch_sentences
+            part = texts[lo:lo + batch_sentences]
             extra: dict[int, int] = {}
             rows = []
             for k in sel:
                 si, h, sj, t = located[k]
-                if not b <= sj < b + batch_sentences:  # a tail in another batch: encode its sentence here too
+                if not lo <= sj < lo + batch_sentences:  # a tail in another batch: encode its sentence here too
                     if sj not in extra:
                         extra[sj] = len(part)
                         part = [*part, texts[sj]]
-                    rows.append((si - b, h, extra[sj], t))
+                    rows.append((si - lo, h, extra[sj], t))
                 else:
-                    rows.append((si - b, h, sj - b, t))
-            p = torch.softmax(encoder.logits(part, rows), dim=-1).numpy()
-            out.append((sel, p))
-    probs = np.zeros((len(pairs), encoder.n_classes), dtype=np.float32)
-    for sel, p in out:
-        probs[sel] = p
-    return probs
+                    rows.append((si - lo, h, sj - lo, t))
+            probs[sel] = torch.softmax(encoder.logits(part, rows), dim=-1).numpy()
+    out = []
+    at = 0
+    for n in sizes:
+        out.append(probs[at:at + n])
+        at += n
+    return out
 
 
 def _torch() -> Any:

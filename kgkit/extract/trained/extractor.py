@@ -20,7 +20,7 @@ from kgkit.errors import ConfigError
 from kgkit.extract.base import ChunkExtraction
 from kgkit.extract.trained.examples import FALLBACK_TYPES
 from kgkit.extract.trained.mentions import sentence_of, sentences
-from kgkit.extract.trained.model import TrainedModel, read_fingerprint
+from kgkit.extract.trained.model import Prediction, TrainedModel, read_fingerprint
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import Chunk, Entity, Evidence, Provenance, Span, Triple
 
@@ -100,8 +100,9 @@ class TrainedExtractor:
 
     def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
         model = self.model
-        docs = self._nlp.pipe((c.text for c in chunks), batch_size=self.batch_size)
-        return [self._extract_doc(chunk, doc, model) for chunk, doc in zip(chunks, docs)]
+        docs = list(self._nlp.pipe((c.text for c in chunks), batch_size=self.batch_size))
+        preds = model.predict_docs(docs, threshold=self.threshold)  # scored together: shared encoder batches
+        return [self._extract_doc(chunk, doc, p) for chunk, doc, p in zip(chunks, docs, preds)]
 
     def _entity(self, name: str, mention: Any, role_types: tuple[str, ...]) -> Entity:
         gaz_type = self.model.gazetteer.type_of(name) if mention.resolved.known else None
@@ -114,10 +115,9 @@ class TrainedExtractor:
         aliases = (mention.surface,) if mention.surface != name and mention.kind != "pron" else ()
         return Entity(name, etype, aliases=aliases)
 
-    def _extract_doc(self, chunk: Chunk, doc: Any, model: TrainedModel) -> ChunkExtraction:
+    def _extract_doc(self, chunk: Chunk, doc: Any, preds: Sequence[Prediction]) -> ChunkExtraction:
         off = chunk.start
         text = doc.text  # Doc.text joins every token on each access
-        preds = model.predict_doc(doc, threshold=self.threshold)
         triples: list[Triple] = []
         mentions: dict[tuple[str, int], tuple[Entity, Evidence]] = {}
         for p in preds:

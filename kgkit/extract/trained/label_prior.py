@@ -100,8 +100,11 @@ class LabelPrior:
     def dense(self, rows: Sequence[Sequence[tuple[int, int, float]]], n_classes: int) -> np.ndarray:
         """``(len(rows), len(GROUPS), n_classes)`` shares; the classes past the relations ("none") stay 0."""
         out = np.zeros((len(rows), len(GROUPS), n_classes), dtype=np.float32)
-        at = [(i, g, k, v) for i, entries in enumerate(rows) for g, k, v in entries]
-        if at:
-            i, g, k, v = zip(*at)
-            out[list(i), list(g), list(k)] = v
+        flat = [e for entries in rows for e in entries]
+        if flat:
+            # one array of all entries and the pair of each: building per-entry index tuples took as long
+            # as the classifier's products
+            at = np.asarray(flat, dtype=np.float64)
+            i = np.repeat(np.arange(len(rows)), [len(entries) for entries in rows])
+            out[i, at[:, 0].astype(np.int64), at[:, 1].astype(np.int64)] = at[:, 2]
         return out

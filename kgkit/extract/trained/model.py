@@ -327,27 +327,51 @@ class TrainedModel:
     def score_doc(self, doc: Any, *, allowed: set[str] | None = None) -> ScoredDoc:
         """Mentions, candidate pairs and class probabilities of a parsed text (relations outside the
         ontology's domain and range, or outside ``allowed``, score 0)."""
-        mentions = find_mentions(doc, self.gazetteer)
-        pairs = candidate_pairs(doc, mentions)
-        if self.skip_kinds:
-            skip = set(self.skip_kinds)
-            pairs = [(i, j) for i, j in pairs if kind_pair(mentions[i], mentions[j]) not in skip]
-        if not pairs:
-            return ScoredDoc(doc, mentions, [], np.zeros((0, len(self.relations) - 1), dtype=np.float32))
-        feats = [pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs]
-        probs = self.probabilities(feats)
-        if self._encoder is not None:
-            probs = (1.0 - self.encoder_mix) * probs + self.encoder_mix * self._encoder.probabilities(doc, mentions, pairs)
-        probs = probs[:, :-1] * self.type_mask(mentions, pairs)
-        if allowed is not None:
-            probs = probs * np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32)
-        return ScoredDoc(doc, mentions, pairs, probs)
+        return self.score_docs([doc], allowed=allowed)[0]
+
+    def score_docs(self, docs: Sequence[Any], *, allowed: set[str] | None = None) -> list[ScoredDoc]:
+        """:meth:`score_doc` of several parsed texts; the pair encoder scores all their sentences in shared
+        batches (per text, its fixed cost per call outweighed the products)."""
+        n_rel = len(self.relations) - 1
+        skip = set(self.skip_kinds)
+        found = []
+        for doc in docs:
+            mentions = find_mentions(doc, self.gazetteer)
+            pairs = candidate_pairs(doc, mentions)
+            if skip:
+                pairs = [(i, j) for i, j in pairs if kind_pair(mentions[i], mentions[j]) not in skip]
+            found.append((doc, mentions, pairs))
+        # the classifier text by text: all texts' pairs at once made its dense prior array (pairs x groups x
+        # classes) large enough to be slower than many small products
+        parts = [self.probabilities([pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs])
+                 for doc, mentions, pairs in found if pairs]
+        probs = np.concatenate(parts) if parts else np.zeros((0, n_rel + 1), dtype=np.float32)
+        if self._encoder is not None and parts:
+            enc = self._encoder.probabilities_many([item for item in found if item[2]])
+            probs = (1.0 - self.encoder_mix) * probs + self.encoder_mix * np.concatenate(enc)
+        keep = np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32) if allowed is not None else None
+        out = []
+        at = 0
+        for doc, mentions, pairs in found:
+            p = probs[at:at + len(pairs), :-1]
+            at += len(pairs)
+            if pairs:
+                p = p * self.type_mask(mentions, pairs)
+                if keep is not None:
+                    p = p * keep
+            out.append(ScoredDoc(doc, mentions, pairs, np.ascontiguousarray(p, dtype=np.float32)))
+        return out
 
     def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
         """Facts in a parsed text under the model's decision settings (``threshold`` overrides its own);
         see :mod:`kgkit.extract.trained.decoding`."""
+        return self.predict_docs([doc], allowed=allowed, threshold=threshold)[0]
+
+    def predict_docs(self, docs: Sequence[Any], *, allowed: set[str] | None = None,
+                     threshold: float | None = None) -> list[list[Prediction]]:
+        """:meth:`predict_doc` of several parsed texts, scored together (:meth:`score_docs`)."""
         settings = self.decode_settings if threshold is None else replace(self.decode_settings, threshold=threshold)
-        return decode(self, self.score_doc(doc, allowed=allowed), settings)
+        return [decode(self, scored, settings) for scored in self.score_docs(docs, allowed=allowed)]
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:

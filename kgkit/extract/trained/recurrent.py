@@ -171,6 +171,13 @@ class PairGRU:
 
         return pair_probabilities(self, doc, mentions, pairs, batch_sentences)
 
+    def probabilities_many(self, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
+                           batch_sentences: int = 64) -> list[np.ndarray]:
+        """:meth:`probabilities` of several parsed texts, their sentences batched together."""
+        from kgkit.extract.trained.encoder import pair_probabilities_many
+
+        return pair_probabilities_many(self, items, batch_sentences)
+
     def save(self, path: Path) -> None:
         _torch().save(self.network.state_dict(), path)
 
