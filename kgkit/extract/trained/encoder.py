@@ -27,15 +27,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from kgkit.errors import ConfigError, DependencyMissingError
 from kgkit.extract.trained.mentions import Mention
+from kgkit.extract.trained.sentence_pairs import (
+    Span,
+    SentencePairEncoder,
+    _pair_spans,
+    pair_probabilities,
+    pair_probabilities_many,
+)
 
 __all__ = ["ENCODERS", "LIGHT_ENCODERS", "PairEncoder", "check_encoder", "encoder_folder", "make_pair_encoder",
            "pair_probabilities", "pair_probabilities_many", "train_pair_encoder"]
-
-Span = tuple[int, int]  # character offsets within the sentence
 
 
 def _minilm() -> Path:
@@ -97,37 +100,7 @@ def _transformers() -> Any:
     return transformers
 
 
-def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]]
-                ) -> tuple[list[str], list[tuple[int, Span, int, Span]]]:
-    """Texts of the sentences the pairs' mentions lie in, and per pair (sentence of head, head span,
-    sentence of tail, tail span), spans relative to their sentence."""
-    starts: dict[int, int] = {}  # sentence start token -> index into texts
-    texts: list[str] = []
-    where: dict[int, tuple[int, Span]] = {}
-
-    def locate(k: int) -> tuple[int, Span]:
-        hit = where.get(k)
-        if hit is None:
-            m = mentions[k]
-            span = doc[m.start:m.end]
-            sent = doc[m.start].sent
-            s = starts.get(sent.start)
-            if s is None:
-                s = starts[sent.start] = len(texts)
-                texts.append(sent.text)
-            base = sent.start_char
-            hit = where[k] = (s, (span.start_char - base, span.end_char - base))
-        return hit
-
-    out = []
-    for i, j in pairs:
-        si, hi = locate(i)
-        sj, tj = locate(j)
-        out.append((si, hi, sj, tj))
-    return texts, out
-
-
-class PairEncoder:
+class PairEncoder(SentencePairEncoder):
     """A transformer over sentences and a head over (head, tail, head * tail, first token) vectors."""
 
     lr = 5e-5  # the transformer's fine-tuning rate (its new head learns at 1e-3)
@@ -174,80 +147,10 @@ class PairEncoder:
             reps.append(torch.cat([hv, tv, hv * tv, states[si][0]]))
         return self.network["head"](torch.stack(reps))
 
-    @property
-    def n_classes(self) -> int:
-        return int(self.network["head"][-1].out_features)
-
     def param_groups(self, lr: float | None = None) -> list[dict[str, Any]]:
         return [{"params": self.network["bert"].parameters(), "lr": lr or self.lr},
                 {"params": self.network["head"].parameters(), "lr": 1e-3}]
 
-    def probabilities(self, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
-                      batch_sentences: int = 32) -> np.ndarray:
-        return pair_probabilities(self, doc, mentions, pairs, batch_sentences)
-
-    def probabilities_many(self, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
-                           batch_sentences: int = 32) -> list[np.ndarray]:
-        """:meth:`probabilities` of several parsed texts, their sentences batched together."""
-        return pair_probabilities_many(self, items, batch_sentences)
-
-    def save(self, path: Path) -> None:
-        _torch().save(self.network.state_dict(), path)
-
-    def load_weights(self, path: Path) -> None:
-        self.network.load_state_dict(_torch().load(path, map_location="cpu", weights_only=True))
-        self.network.eval()
-
-
-def pair_probabilities(encoder: Any, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
-                       batch_sentences: int = 32) -> np.ndarray:
-    """``(len(pairs), classes)`` softmax probabilities of a pair encoder (anything with ``network``,
-    ``n_classes`` and ``logits(texts, located pairs)``) for the pairs of a parsed text."""
-    return pair_probabilities_many(encoder, [(doc, mentions, pairs)], batch_sentences)[0]
-
-
-def pair_probabilities_many(encoder: Any, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
-                            batch_sentences: int = 32) -> list[np.ndarray]:
-    """:func:`pair_probabilities` of several parsed texts at once: their sentences share batches, so a
-    text of two sentences does not pay a whole encoder call (the GRU's cost is mostly per step, not per
-    sentence)."""
-    torch = _torch()
-    texts: list[str] = []
-    located: list[tuple[int, Span, int, Span]] = []
-    sizes = []
-    for doc, mentions, pairs in items:
-        sent_texts, loc = _pair_spans(doc, mentions, pairs)
-        base = len(texts)
-        texts.extend(sent_texts)
-        located.extend((si + base, h, sj + base, t) for si, h, sj, t in loc)
-        sizes.append(len(loc))
-    encoder.network.eval()
-    probs = np.zeros((len(located), encoder.n_classes), dtype=np.float32)
-    by_batch: dict[int, list[int]] = {}
-    for k, p in enumerate(located):  # each pair goes with the batch of its head's sentence
-        by_batch.setdefault(p[0] // batch_sentences, []).append(k)
-    with torch.no_grad():
-        for b, sel in sorted(by_batch.items()):
-            lo = b * batch_sentences
-            part = texts[lo:lo + batch_sentences]
-            extra: dict[int, int] = {}
-            rows = []
-            for k in sel:
-                si, h, sj, t = located[k]
-                if not lo <= sj < lo + batch_sentences:  # a tail in another batch: encode its sentence here too
-                    if sj not in extra:
-                        extra[sj] = len(part)
-                        part = [*part, texts[sj]]
-                    rows.append((si - lo, h, extra[sj], t))
-                else:
-                    rows.append((si - lo, h, sj - lo, t))
-            probs[sel] = torch.softmax(encoder.logits(part, rows), dim=-1).numpy()
-    out = []
-    at = 0
-    for n in sizes:
-        out.append(probs[at:at + n])
-        at += n
-    return out
 
 
 def _torch() -> Any:

