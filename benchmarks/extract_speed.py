@@ -4,8 +4,8 @@ The e2e benchmark (``e2e_webnlg.py``) measures one trained model against spaCy o
 shared 2-core virtual machine both speeds drift from minute to minute. This script loads a kept model
 and alternates, ``--rounds`` times, the three extractors on the same chunks (the spaCy extractor; the
 model as saved; the same model with its pair encoder dropped, i.e. the classifiers alone), each timed
-as the best of ``--passes`` passes (``docs_per_second`` of the e2e benchmark). Ratios are per round,
-so each compares runs a few seconds apart.
+as the best of ``--passes`` passes, the three taking turns pass by pass (``docs_per_second`` of the e2e
+benchmark). Ratios are per round, so each compares runs a few seconds apart.
 
 Usage::
 
@@ -54,9 +54,8 @@ def main() -> None:
     alone.model._encoder = None  # the same classifiers, scored without the encoder's probabilities
     rounds = []
     for _ in range(args.rounds):
-        s = docs_per_second(spacy_x, docs, args.passes)
-        w = docs_per_second(with_encoder, docs, args.passes)
-        a = docs_per_second(alone, docs, args.passes)
+        dps = docs_per_second({"spacy": spacy_x, "trained": with_encoder, "alone": alone}, docs, args.passes)
+        s, w, a = dps["spacy"], dps["trained"], dps["alone"]
         rounds.append({"spacy_docs_per_s": round(s, 2), "trained_docs_per_s": round(w, 2), "classifiers_docs_per_s": round(a, 2),
                        "ratio": round(w / s, 3), "classifiers_ratio": round(a / s, 3), "encoder_cost": round(a / w, 3)})
         print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)

@@ -123,3 +123,33 @@ def test_unknown_threshold_metric_is_refused_before_training() -> None:
     with pytest.raises(ConfigError, match="facts-f5"):
         train_model([Example("Ada was born in Paris.", (("Ada", "bornIn", "Paris"),))], load_ontology(),
                     TrainConfig(threshold_metric="f1"))
+
+
+@pytest.mark.parametrize("max_rows", [500_000, 3])
+def test_feature_table_gives_the_bags_and_prior_of_the_per_pair_path(max_rows: int) -> None:
+    """Extraction's feature table (each string looked at once) equals training's per-pair path: the same
+    bag ids in the same order, the padding id for a pair with no known string, and the same prior, across
+    batches that repeat strings, repeat a name word within a pair, and overflow the table."""
+    from kgkit.extract.trained.feature_table import FeatureTable
+
+    lp = LabelPrior(RELATIONS)
+    vocab = {"dir=F": 0, "dir=B": 1, "F|bw=found": 2, "F|bw=by": 3, "pw=found": 4, "F|bseq=found by": 5}
+    model = TrainedModel(load_ontology(), [*RELATIONS, "<none>"], Gazetteer(), vocab, {}, network=None, label_prior=True)
+    table = FeatureTable(vocab, lp, len(RELATIONS) + 1, max_rows=max_rows)
+    batches = [
+        [["dir=F", "F|bw=found", "F|bw=by", "pw=found", "F|bseq=found by"], ["dir=B", "B|bwfar=wife", "B|bw=unseen"],
+         ["nothing=known", "F|win<capital", "F|win<capital"], []],
+        [["dir=F", "F|bw=found", "F|bw=founded", "F|bw=bear", "F|bw=birth"], ["zzz", "dir=F", "dir=F"], ["F|bw=capital", "pw=capital"]],
+    ]
+    for feats in batches:
+        bags, prior = table.bags(feats)
+        idx, offsets = model.feature_ids(feats)
+        assert bags.indices.tolist() == idx and bags.indptr.tolist() == [*offsets, len(idx)]
+        assert bags.shape == (len(feats), len(vocab) + 1)
+        want = lp.dense([lp.sparse(f) for f in feats], len(RELATIONS) + 1)
+        assert prior is not None and prior.dtype == want.dtype
+        np.testing.assert_array_equal(prior, want)
+    assert prior[0, 0, 1] == 0.5, "'bear' and 'birth' say one name word of birthPlace (birth/place): it counts once"
+    assert prior[0, 0, 0] == 1.0
+    # 6 known strings, 7 naming a relation, 3 neither (not kept past the limit), and the shared row 0
+    assert len(table) == (17 if max_rows > 100 else 14)

@@ -124,10 +124,14 @@ def decode(model: TrainedModel, scored: ScoredDoc, settings: DecodeSettings) -> 
         discount_repeats(support, model.repeat_rate)
     # A fact restated in several sentences of a text is likelier than each statement alone
     # (noisy-or over sentences); a single sentence keeps its own probability.
+    flat = np.asarray([p for per_sent in support.values() for p in per_sent.values()], dtype=np.float64)
+    cal_flat = np.where(flat > 0, model.calibrated(flat), 0.0).tolist()  # one call, not one per statement
+    at = 0
     for key, per_sent in support.items():
         miss = 1.0
-        for p in per_sent.values():
-            miss *= 1.0 - (float(model.calibrated(np.asarray(p))) if p > 0 else 0.0)
+        for c in cal_flat[at:at + len(per_sent)]:
+            miss *= 1.0 - c
+        at += len(per_sent)
         conf = round(1.0 - miss, 4)
         if conf < thr:
             del best[key]

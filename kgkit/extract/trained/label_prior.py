@@ -75,11 +75,20 @@ class LabelPrior:
             hit = self._cache[word] = [(k, s) for s in sorted(names) for k in self._by_word[s]]
         return hit
 
+    @property
+    def sizes(self) -> np.ndarray:
+        """Each relation's number of name words (the denominator of its shares)."""
+        return self._sizes
+
+    def entries(self, feature: str) -> list[tuple[int, int, str]]:
+        """``(group, relation, name word)`` of each relation name word that the feature string says."""
+        gw = group_word(feature)
+        return [] if gw is None else [(gw[0], k, s) for k, s in self._matches(gw[1])]
+
     def _feature(self, feature: str) -> list[tuple[int, int, str]]:
         hit = self._feature_cache.get(feature)
         if hit is None:
-            gw = group_word(feature)
-            hit = [] if gw is None else [(gw[0], k, s) for k, s in self._matches(gw[1])]
+            hit = self.entries(feature)
             if len(self._feature_cache) < 500_000:
                 self._feature_cache[feature] = hit
         return hit

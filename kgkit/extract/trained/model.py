@@ -39,6 +39,7 @@ from kgkit.calibration import sigmoid
 from kgkit.errors import ConfigError
 from kgkit.extract.trained.articles import choose_article
 from kgkit.extract.trained.decoding import DecodeSettings, ScoredDoc, decode
+from kgkit.extract.trained.feature_table import FeatureTable
 from kgkit.extract.trained.features import pair_features
 from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
@@ -132,6 +133,7 @@ class TrainedModel:
     _encoder: Any = field(default=None, repr=False, compare=False)
     _weights: list[dict[str, np.ndarray]] | None = field(default=None, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
+    _table: FeatureTable | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
     _valued: np.ndarray | None = field(default=None, repr=False, compare=False)
     _admit_cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
@@ -224,16 +226,13 @@ class TrainedModel:
         if self._weights is None:
             self._weights = [{k: v.detach().numpy().astype(np.float32) for k, v in m.state_dict().items()}
                              for m in scorer_members(self.network)]
-        idx, offsets = self.feature_ids(feats)
+        if self._table is None:
+            self._table = FeatureTable(self.vocab, self.prior, len(self.relations))
         # the bag sums as one sparse (pairs x features) times dense (features x dim) product: gathering
         # every feature's row first and summing with reduceat moved ~40 rows per pair through memory
         # and took a tenth of extraction time
-        from scipy.sparse import csr_matrix
-
-        bags = csr_matrix((np.ones(len(idx), dtype=np.float32), np.asarray(idx), np.asarray(offsets + [len(idx)])),
-                          shape=(len(feats), len(self.vocab) + 1))
+        bags, prior = self._table.bags(feats)
         ctx = self.context_dense(feats)
-        prior = self.prior_dense(self.prior_rows(feats))
         with one_blas_thread():
             z = np.mean([member_logits(w, bags, ctx, prior) for w in self._weights], axis=0) / self.temperature
         z -= z.max(axis=1, keepdims=True)

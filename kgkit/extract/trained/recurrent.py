@@ -90,7 +90,11 @@ class PairGRU(SentencePairEncoder):
                 ids[s, :k] = e.ids
                 offs[s, :k] = e.offsets
             lens.append(max(1, k))
-        x = self.network["proj"](self.table[torch.from_numpy(ids)])
+        if self.network.training:
+            x = self.network["proj"](self.table[torch.from_numpy(ids)])
+        else:  # the projection is a function of the piece alone: once per distinct piece of the batch
+            uniq, inv = np.unique(ids, return_inverse=True)
+            x = self.network["proj"](self.table[torch.from_numpy(uniq)])[torch.from_numpy(inv.reshape(ids.shape))]
         packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lens), batch_first=True, enforce_sorted=False)
         out, _ = self.network["gru"](packed)
         states, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=n)
@@ -132,13 +136,38 @@ class PairGRU(SentencePairEncoder):
             sx = torch.from_numpy(s)
             return (sums[sx, b] - sums[sx, a]) / (b - a).clamp(min=1).to(states.dtype)[:, None]
 
-        hv, tv = mean(si, inside(si, h)), mean(sj, inside(sj, t))
-        lo = np.minimum(h[:, 1], t[:, 1])[:, None]
-        hi = np.maximum(h[:, 0], t[:, 0])[:, None]
-        o = offs[si]
-        ba, bb = run(real[si] & (o[:, :, 0] >= lo) & (o[:, :, 1] <= hi) & (si == sj)[:, None])
-        bv = self._range_max(states, si, ba, bb)
-        return self.network["head"](torch.cat([hv, tv, hv * tv, bv], dim=1))
+        def between(rows: np.ndarray) -> Any:
+            """Maximum state over the pieces between the head and tail of ``pairs[rows]``."""
+            s = si[rows]
+            lo = np.minimum(h[rows, 1], t[rows, 1])[:, None]
+            hi = np.maximum(h[rows, 0], t[rows, 0])[:, None]
+            o = offs[s]
+            ba, bb = run(real[s] & (o[:, :, 0] >= lo) & (o[:, :, 1] <= hi) & (s == sj[rows])[:, None])
+            return self._range_max(states, s, ba, bb)
+
+        head = self.network["head"]
+        if self.network.training:  # dropout sees each pair's whole input
+            hv, tv = mean(si, inside(si, h)), mean(sj, inside(sj, t))
+            return head(torch.cat([hv, tv, hv * tv, between(np.arange(len(pairs)))], dim=1))
+        # evaluation: a text has a few mentions per sentence and several times as many pairs, so each
+        # mention is pooled once and the first layer's head and tail blocks are applied per mention; the
+        # product and the between block are the same for (a, b) and (b, a), so once per unordered pair
+        n = len(pairs)
+        spans = np.concatenate([h, t])
+        sent = np.concatenate([si, sj])
+        m = int(spans.max(initial=0)) + 1  # one integer per (sentence, start, end): a 1-d unique is fast
+        first_of, inv = np.unique((sent * m + spans[:, 0]) * m + spans[:, 1], return_index=True, return_inverse=True)[1:]
+        inv = inv.reshape(-1)
+        mv = mean(sent[first_of], inside(sent[first_of], spans[first_of]))
+        hm, tm = inv[:n], inv[n:]
+        lo_m, hi_m = np.minimum(hm, tm), np.maximum(hm, tm)
+        rows, back = np.unique(lo_m * len(first_of) + hi_m, return_index=True, return_inverse=True)[1:]
+        first = head[1]
+        w_h, w_t, w_ht, w_b = first.weight.split(mv.shape[1], dim=1)
+        lo_x, hi_x = torch.from_numpy(lo_m[rows]), torch.from_numpy(hi_m[rows])
+        shared = (mv[lo_x] * mv[hi_x]) @ w_ht.T + between(rows) @ w_b.T
+        z = (mv @ w_h.T)[torch.from_numpy(hm)] + (mv @ w_t.T)[torch.from_numpy(tm)] + shared[torch.from_numpy(back.reshape(-1))]
+        return head[2:](z + first.bias)
 
     @staticmethod
     def _range_max(states: Any, s: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
@@ -152,9 +181,16 @@ class PairGRU(SentencePairEncoder):
             prev, step = levels[-1], 1 << (len(levels) - 1)
             shifted = torch.cat([prev[:, step:], prev.new_full((prev.shape[0], step, prev.shape[2]), -1e4)], dim=1)
             levels.append(torch.maximum(prev, shifted))
-        table = torch.stack(levels)  # levels x sentences x pieces x width
-        kx, sx = torch.from_numpy(k), torch.from_numpy(s)
-        left = table[kx, sx, torch.from_numpy(a)]
-        right = table[kx, sx, torch.from_numpy(np.maximum(b - (1 << k), a))]
+        # gathered level by level (stacking the levels copied the whole table: levels x sentences x pieces x width)
+        order = np.argsort(k, kind="stable")
+        parts = []
+        for lvl in np.unique(k).tolist():
+            sel = order[k[order] == lvl]
+            sx, ax = torch.from_numpy(s[sel]), torch.from_numpy(a[sel])
+            bx = torch.from_numpy(np.maximum(b[sel] - (1 << lvl), a[sel]))
+            parts.append(torch.maximum(levels[lvl][sx, ax], levels[lvl][sx, bx]))
+        found = torch.cat(parts) if parts else states.new_zeros((0, states.shape[2]))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
         has = torch.from_numpy((b > a).astype(np.float32))[:, None].to(states.dtype)
-        return torch.maximum(left, right) * has
+        return found[torch.from_numpy(rank)] * has

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kgkit.extract.trained.mentions import Mention
+from kgkit.extract.trained.mentions import Mention, sentence_of, sentences
 
 __all__ = ["SentencePairEncoder", "Span", "pair_probabilities", "pair_probabilities_many"]
 
@@ -33,7 +33,8 @@ def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int
                 ) -> tuple[list[str], list[tuple[int, Span, int, Span]]]:
     """Texts of the sentences the pairs' mentions lie in, and per pair (sentence of head, head span,
     sentence of tail, tail span), spans relative to their sentence."""
-    starts: dict[int, int] = {}  # sentence start token -> index into texts
+    sents, sent_of = sentences(doc), sentence_of(doc)
+    placed: dict[int, tuple[int, int]] = {}  # sentence index -> (index into texts, its first character)
     texts: list[str] = []
     where: dict[int, tuple[int, Span]] = {}
 
@@ -41,14 +42,13 @@ def _pair_spans(doc: Any, mentions: Sequence[Mention], pairs: Sequence[tuple[int
         hit = where.get(k)
         if hit is None:
             m = mentions[k]
-            span = doc[m.start:m.end]
-            sent = doc[m.start].sent
-            s = starts.get(sent.start)
+            at = sent_of[m.start]
+            s = placed.get(at)
             if s is None:
-                s = starts[sent.start] = len(texts)
+                sent = sents[at]
+                s = placed[at] = (len(texts), sent.start_char)
                 texts.append(sent.text)
-            base = sent.start_char
-            hit = where[k] = (s, (span.start_char - base, span.end_char - base))
+            hit = where[k] = (s[0], (m.start_char - s[1], m.end_char - s[1]))
         return hit
 
     out = []
