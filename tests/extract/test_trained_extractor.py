@@ -292,3 +292,30 @@ def test_decision_settings_thin_runner_ups_name_subjects_in_full_and_travel_with
     assert again.fingerprint != TrainedModel.load(model_dir).fingerprint
     doc.user_data.clear()
     assert ("Martin Holm", "worksFor", "Vega Software") in {(p.subject, p.relation, p.object) for p in again.predict_doc(doc)}
+
+
+def test_pairs_whose_types_admit_no_relation_are_not_scored(model_dir: Path, spacy_extractor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair whose known types fit no relation's domain and range (the examples' place Graz as a subject)
+    scores 0 without its features being built; the other pairs are scored as before."""
+    import numpy as np
+
+    import kgkit.extract.trained.model as model_module
+
+    model = TrainedModel.load(model_dir)
+    doc = spacy_extractor.nlp("Uppsala is near Graz. Martin Holm was born in Uppsala.")
+    built: list[tuple[str, str]] = []
+    real = model_module.pair_features
+
+    def counting(doc, h, t, gaz):  # type: ignore[no-untyped-def]
+        built.append((h.surface, t.surface))
+        return real(doc, h, t, gaz)
+
+    monkeypatch.setattr(model_module, "pair_features", counting)
+    scored = model.score_doc(doc)
+    names = [(scored.mentions[i].surface, scored.mentions[j].surface) for i, j in scored.pairs]
+    assert model.gazetteer.type_of("Graz") == "Place"
+    dead = names.index(("Graz", "Uppsala"))
+    assert not scored.probs[dead].any() and ("Graz", "Uppsala") not in built
+    assert ("Uppsala", "Graz") in built and ("Martin Holm", "Uppsala") in built
+    assert len(built) == int(np.count_nonzero(model.type_mask(scored.mentions, scored.pairs).any(axis=1))) < len(names)
+    assert scored.probs[names.index(("Martin Holm", "Uppsala")), model.relations.index("bornIn")] > 0.2

@@ -333,32 +333,35 @@ class TrainedModel:
         batches (per text, its fixed cost per call outweighed the products)."""
         n_rel = len(self.relations) - 1
         skip = set(self.skip_kinds)
+        keep = np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32) if allowed is not None else None
         found = []
         for doc in docs:
             mentions = find_mentions(doc, self.gazetteer)
             pairs = candidate_pairs(doc, mentions)
             if skip:
                 pairs = [(i, j) for i, j in pairs if kind_pair(mentions[i], mentions[j]) not in skip]
-            found.append((doc, mentions, pairs))
+            mask = self.type_mask(mentions, pairs)
+            if keep is not None:
+                mask = mask * keep
+            # a pair whose types admit no relation scores 0 whatever the scorers say: it is not scored
+            rows = np.flatnonzero(mask.any(axis=1))
+            found.append((doc, mentions, pairs, mask, rows, [pairs[k] for k in rows.tolist()]))
         # the classifier text by text: all texts' pairs at once made its dense prior array (pairs x groups x
         # classes) large enough to be slower than many small products
-        parts = [self.probabilities([pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in pairs])
-                 for doc, mentions, pairs in found if pairs]
+        parts = [self.probabilities([pair_features(doc, mentions[i], mentions[j], self.gazetteer) for i, j in live])
+                 for doc, mentions, _, _, _, live in found if live]
         probs = np.concatenate(parts) if parts else np.zeros((0, n_rel + 1), dtype=np.float32)
         if self._encoder is not None and parts:
-            enc = self._encoder.probabilities_many([item for item in found if item[2]])
+            enc = self._encoder.probabilities_many([(doc, mentions, live) for doc, mentions, _, _, _, live in found if live])
             probs = (1.0 - self.encoder_mix) * probs + self.encoder_mix * np.concatenate(enc)
-        keep = np.asarray([r in allowed for r in self.relations[:-1]], dtype=np.float32) if allowed is not None else None
         out = []
         at = 0
-        for doc, mentions, pairs in found:
-            p = probs[at:at + len(pairs), :-1]
-            at += len(pairs)
-            if pairs:
-                p = p * self.type_mask(mentions, pairs)
-                if keep is not None:
-                    p = p * keep
-            out.append(ScoredDoc(doc, mentions, pairs, np.ascontiguousarray(p, dtype=np.float32)))
+        for doc, mentions, pairs, mask, rows, live in found:
+            p = np.zeros((len(pairs), n_rel), dtype=np.float32)
+            if live:
+                p[rows] = probs[at:at + len(live), :-1] * mask[rows]
+                at += len(live)
+            out.append(ScoredDoc(doc, mentions, pairs, p))
         return out
 
     def predict_doc(self, doc: Any, *, allowed: set[str] | None = None, threshold: float | None = None) -> list[Prediction]:
