@@ -45,7 +45,7 @@ from kgkit.extract.trained.label_prior import GROUPS, LabelPrior
 from kgkit.extract.trained.word_vectors import ContextVectors, minilm_word_vectors
 from kgkit.extract.trained.literals import date_value, format_value, number_value
 from kgkit.extract.trained.mentions import Gazetteer, Mention, find_mentions
-from kgkit.extract.trained.scorer import make_scorer, member_logits, one_blas_thread, scorer_members
+from kgkit.extract.trained.scorer import ensemble_logits, make_scorer, one_blas_thread, scorer_members, stack_members
 from kgkit.extract.trained.pairs import Prediction, candidate_pairs, kind_pair
 from kgkit.ontology import Ontology, load_ontology
 from kgkit.types import stable_hash
@@ -132,6 +132,7 @@ class TrainedModel:
     full_names: bool = False
     _encoder: Any = field(default=None, repr=False, compare=False)
     _weights: list[dict[str, np.ndarray]] | None = field(default=None, repr=False, compare=False)
+    _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     _prior: LabelPrior | None = field(default=None, repr=False, compare=False)
     _table: FeatureTable | None = field(default=None, repr=False, compare=False)
     _context: ContextVectors | None = field(default=None, repr=False, compare=False)
@@ -226,6 +227,7 @@ class TrainedModel:
         if self._weights is None:
             self._weights = [{k: v.detach().numpy().astype(np.float32) for k, v in m.state_dict().items()}
                              for m in scorer_members(self.network)]
+            self._stacked = stack_members(self._weights)
         if self._table is None:
             self._table = FeatureTable(self.vocab, self.prior, len(self.relations))
         # the bag sums as one sparse (pairs x features) times dense (features x dim) product: gathering
@@ -234,7 +236,7 @@ class TrainedModel:
         bags, prior = self._table.bags(feats)
         ctx = self.context_dense(feats)
         with one_blas_thread():
-            z = np.mean([member_logits(w, bags, ctx, prior) for w in self._weights], axis=0) / self.temperature
+            z = ensemble_logits(self._weights, self._stacked, bags, ctx, prior) / self.temperature
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["make_scorer", "member_logits", "one_blas_thread", "scorer_members"]
+__all__ = ["ensemble_logits", "make_scorer", "one_blas_thread", "scorer_members", "stack_members"]
 
 
 def make_scorer(n_features: int, n_classes: int, dim: int, hidden: int, prior_groups: int = 0, context_dim: int = 0,
@@ -70,17 +70,30 @@ def scorer_members(network: Any) -> list[Any]:
     return list(network.members) if hasattr(network, "members") else [network]
 
 
-def member_logits(w: dict[str, np.ndarray], bags: Any, ctx: np.ndarray | None, prior: np.ndarray | None) -> np.ndarray:
-    """One scorer's logits (the numpy twin of ``PairScorer.forward`` in evaluation mode; run it under
-    :func:`one_blas_thread`)."""
-    x = np.maximum(np.asarray(bags @ w["emb.weight"]) + w["bias"], 0.0)
-    h = x @ w["hidden.weight"].T + w["hidden.bias"]
-    if ctx is not None:
-        h = h + ctx @ w["ctx.weight"].T
-    z = np.maximum(h, 0.0) @ w["out.weight"].T + w["out.bias"]
-    if prior is not None:
-        z = z + np.einsum("bgc,g->bc", prior, w["beta"])
-    return np.asarray(z)
+def stack_members(weights: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The members' bag embeddings and biases side by side, so that one sparse product serves them all
+    (:func:`ensemble_logits`)."""
+    return {"emb": np.ascontiguousarray(np.concatenate([w["emb.weight"] for w in weights], axis=1)),
+            "bias": np.concatenate([w["bias"] for w in weights])}
+
+
+def ensemble_logits(weights: list[dict[str, np.ndarray]], stacked: dict[str, np.ndarray], bags: Any,
+                    ctx: np.ndarray | None, prior: np.ndarray | None) -> np.ndarray:
+    """The members' mean logits: the numpy twin of the network's forward in evaluation mode (run it under
+    :func:`one_blas_thread`). ``stacked`` is :func:`stack_members` of ``weights``."""
+    x_all = np.maximum(np.asarray(bags @ stacked["emb"]) + stacked["bias"], 0.0)
+    dim = weights[0]["emb.weight"].shape[1]
+    zs = []
+    for m, w in enumerate(weights):
+        x = np.ascontiguousarray(x_all[:, m * dim:(m + 1) * dim])
+        h = x @ w["hidden.weight"].T + w["hidden.bias"]
+        if ctx is not None:
+            h = h + ctx @ w["ctx.weight"].T
+        z = np.maximum(h, 0.0) @ w["out.weight"].T + w["out.bias"]
+        if prior is not None:
+            z = z + np.einsum("bgc,g->bc", prior, w["beta"])
+        zs.append(z)
+    return np.asarray(np.mean(zs, axis=0))
 
 
 @functools.lru_cache(maxsize=1)
