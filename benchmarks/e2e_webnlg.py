@@ -212,7 +212,7 @@ Other decision thresholds (the model's own, chosen on held-back training example
 {r['training']['heldout'].get('threshold')}; these rows were measured in the same run, and choosing among them
 would be choosing on this dev set): {'; '.join(f"threshold {k}: {v['graph_facts']} facts, Hits@1 {v['hits_at_1']} % ({v['hits_at_1_confidence_ties']} % with confidence ties)" for k, v in tr.get('sweep', {}).items()) or 'none'}.
 
-Speed (same chunks, models loaded, best of 3 passes): trained {spd['trained_docs_per_s']} docs/s, spaCy
+Speed (same chunks, models loaded, best of 5 passes, the two taking turns): trained {spd['trained_docs_per_s']} docs/s, spaCy
 {spd['spacy_docs_per_s']} docs/s, ratio **{spd['ratio']}**. Training: {tg['seconds']} s wall (parse, align, fit,
 calibrate), peak resident memory {tg['peak_rss_mib']} MiB (training process). Held-back part of the training
 examples (threshold chosen there): {json.dumps(tg['heldout'])}.

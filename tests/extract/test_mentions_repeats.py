@@ -1,4 +1,4 @@
-"""Title-like sentence openings as mentions, and the repeat prior of the trained extractor."""
+"""Title-like sentence openings and known names as mentions, and the repeat prior of the trained extractor."""
 
 from __future__ import annotations
 
@@ -156,3 +156,26 @@ def test_nested_names_are_marked(spacy_extractor) -> None:
     assert by.get("Magic") in ("inner", "both"), by
     assert by.get("Lou Reed") == "", by
 
+
+
+def test_gazetteer_scan_takes_the_longest_known_name_and_sees_names_added_later(spacy_extractor) -> None:
+    """The scan grows a span only while its key can still start a known name, so it must still find the
+    longest name, one opening with a quote, and names (or majority spellings) added after a first scan."""
+    gaz = Gazetteer()
+    gaz.add("Abilene", "Abilene,_Texas", 1)
+    gaz.add("Abilene Regional Airport", "Abilene_Regional_Airport", 3)
+    doc = spacy_extractor.nlp('Abilene Regional Airport serves Abilene. "Symphony of Destruction" is a song.')
+
+    def known() -> set[tuple[int, str]]:
+        return {(m.start, m.canonical) for m in find_mentions(doc, gaz) if m.kind == "gaz"}
+
+    first = known()
+    assert (0, "Abilene Regional Airport") in first and (0, "Abilene, Texas") not in first, "the longest name wins"
+    assert (4, "Abilene, Texas") in first
+    assert not any("Symphony" in c for _, c in first)
+    gaz.add("Symphony of Destruction", "Symphony_of_Destruction", 3)
+    gaz.add("Abilene", "Abilene", 1)
+    gaz.add("Abilene", "Abilene", 1)
+    second = known()
+    assert any(c == "Symphony of Destruction" for _, c in second), "a name added after the first scan is found"
+    assert (4, "Abilene") in second and gaz.canonical("ABILENE") == "Abilene", "the majority spelling, recounted"

@@ -28,6 +28,7 @@ _STOP = {"the", "a", "an", "it", "its", "he", "she", "they", "this", "that", "th
          "there", "his", "her", "their", "also", "is", "was", "of", "in", "and", "or", "to", "by", "on", "at"}
 _CONNECT = {"of", "de", "del", "la", "le", "the", "and", "&", "-", "von", "van", "da", "di", "du", "y", "für", "for"}
 _MAX_GAZ_TOKENS = 10
+_PREFIX_CHARS = 24  # name-key prefixes kept by Gazetteer.prefixes (longer keys are checked in full)
 _QUOTED = re.compile(r'"([^"\n]{1,80})"')
 _LITERAL_KINDS = {"num", "date", "quote"}
 
@@ -65,6 +66,9 @@ class Gazetteer:
     names: dict[str, Counter[str]] = field(default_factory=dict)  # surface key -> canonical name counts
     types: dict[str, Counter[str]] = field(default_factory=dict)  # canonical name -> entity type counts
     max_tokens: int = 1
+    # read many times per text and changed only by add / add_type (which clear them)
+    _best: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _prefixes: set[str] | None = field(default=None, repr=False, compare=False)
 
     def add(self, surface: str, canonical: str, n_tokens: int) -> None:
         key = surface_key(surface)
@@ -72,17 +76,38 @@ class Gazetteer:
             return
         self.names.setdefault(key, Counter())[canonical] += 1
         self.max_tokens = min(_MAX_GAZ_TOKENS, max(self.max_tokens, n_tokens))
+        self._best.clear()
+        self._prefixes = None
 
     def add_type(self, canonical: str, etype: str) -> None:
         self.types.setdefault(canonical, Counter())[etype] += 1
+        self._best.clear()
 
     def canonical(self, surface: str) -> str | None:
-        c = self.names.get(surface_key(surface))
-        return c.most_common(1)[0][0] if c else None
+        return self.canonical_of_key(surface_key(surface))
+
+    def canonical_of_key(self, key: str) -> str | None:
+        """The most frequent canonical name of a surface key (``None`` if unknown)."""
+        if key in self._best:
+            return self._best[key]
+        c = self.names.get(key)
+        best = self._best[key] = c.most_common(1)[0][0] if c else None
+        return best
 
     def type_of(self, canonical: str) -> str | None:
+        key = "\0" + canonical  # no surface key holds a NUL
+        if key in self._best:
+            return self._best[key]
         c = self.types.get(canonical)
-        return c.most_common(1)[0][0] if c else None
+        best = self._best[key] = c.most_common(1)[0][0] if c else None
+        return best
+
+    def prefixes(self) -> set[str]:
+        """The leading parts (up to :data:`_PREFIX_CHARS` characters) of every name key: a span whose key is
+        not among them starts no name, nor does any longer span from the same token."""
+        if self._prefixes is None:
+            self._prefixes = {k[:n] for k in self.names for n in range(1, min(len(k), _PREFIX_CHARS) + 1)}
+        return self._prefixes
 
     def to_dict(self) -> dict[str, Any]:
         return {"names": {k: dict(v) for k, v in self.names.items()}, "types": {k: dict(v) for k, v in self.types.items()},
@@ -185,15 +210,20 @@ def find_mentions(doc: Any, gaz: Gazetteer) -> list[Mention]:
     n = len(doc)
     keys = [surface_key(t.text) for t in doc]
     punct = [t.is_punct and t.text not in (")", '"') for t in doc]
+    names, prefixes = gaz.names, gaz.prefixes()
     for i in range(n):  # gazetteer: longest match at each token
         if punct[i] and doc[i].text != '"':
             continue
-        for j in range(min(n, i + gaz.max_tokens), i, -1):
-            if punct[j - 1]:
-                continue
-            if "".join(keys[i:j]) in gaz.names:
-                add(i, j, "gaz")
+        longest = 0
+        key = ""
+        for j in range(i + 1, min(n, i + gaz.max_tokens) + 1):  # growing the span while its key may start a name
+            key += keys[j - 1]
+            if key and key[:_PREFIX_CHARS] not in prefixes:  # an opening quote has an empty key
                 break
+            if not punct[j - 1] and key in names:
+                longest = j
+        if longest:
+            add(i, longest, "gaz")
     for ent in doc.ents:
         s, e = _clean(ent)
         kind = "date" if ent.label_ == "DATE" else "num" if ent.label_ in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT") else f"ent:{ent.label_}"
