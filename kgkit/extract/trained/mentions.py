@@ -11,6 +11,7 @@ the cleaned surface.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -33,6 +34,7 @@ _QUOTED = re.compile(r'"([^"\n]{1,80})"')
 _LITERAL_KINDS = {"num", "date", "quote"}
 
 
+@functools.lru_cache(maxsize=100_000)  # called for every token of every text; words recur
 def surface_key(text: str) -> str:
     """Key for comparing surfaces: accents folded, case folded, punctuation and spaces dropped."""
     s = unicodedata.normalize("NFKD", text)
