@@ -99,6 +99,7 @@ def decode(model: TrainedModel, scored: ScoredDoc, settings: DecodeSettings) -> 
     sent = np.asarray([starts[mentions[pairs[row][0]].start] for row in hot.tolist()], dtype=np.int64)
     keep = _runner_up_mask(hot_cal, sent, settings.runner_up_floor)
     names: dict[str, str] | None = doc.user_data.setdefault("kgkit_full_names", {}) if settings.full_names else None
+    text = doc.text if names is not None else ""  # Doc.text joins every token on each access: once per text
     best: dict[tuple[str, str, str], Prediction] = {}
     support: dict[tuple[str, str, str], dict[int, float]] = {}  # fact -> sentence -> best probability
     for n, (row, ranked) in enumerate(zip(hot.tolist(), top)):
@@ -113,7 +114,7 @@ def decode(model: TrainedModel, scored: ScoredDoc, settings: DecodeSettings) -> 
             h, t = mentions[i], mentions[j]
             subject = model.subject_name(doc, h, rel)
             if names is not None:
-                subject = full_name(doc.text, subject, names)
+                subject = full_name(text, subject, names)
             pred = Prediction(h, rel, t, subject, model.object_name(t, rel, doc), round(p, 4))
             key = (pred.subject, rel, pred.object)
             per_sent = support.setdefault(key, {})
