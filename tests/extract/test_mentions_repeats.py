@@ -179,3 +179,8 @@ def test_gazetteer_scan_takes_the_longest_known_name_and_sees_names_added_later(
     second = known()
     assert any(c == "Symphony of Destruction" for _, c in second), "a name added after the first scan is found"
     assert (4, "Abilene") in second and gaz.canonical("ABILENE") == "Abilene", "the majority spelling, recounted"
+    gaz.add_type("Abilene", "Place")
+    assert gaz.type_of("Abilene") == "Place"
+    gaz.add_type("Abilene", "Person")
+    gaz.add_type("Abilene", "Person")
+    assert gaz.type_of("Abilene") == "Person", "types are recounted too"

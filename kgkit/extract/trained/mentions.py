@@ -69,7 +69,8 @@ class Gazetteer:
     types: dict[str, Counter[str]] = field(default_factory=dict)  # canonical name -> entity type counts
     max_tokens: int = 1
     # read many times per text and changed only by add / add_type (which clear them)
-    _best: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _best: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # key -> canonical
+    _best_type: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # canonical -> type
     _prefixes: set[str] | None = field(default=None, repr=False, compare=False)
 
     def add(self, surface: str, canonical: str, n_tokens: int) -> None:
@@ -83,7 +84,7 @@ class Gazetteer:
 
     def add_type(self, canonical: str, etype: str) -> None:
         self.types.setdefault(canonical, Counter())[etype] += 1
-        self._best.clear()
+        self._best_type.clear()
 
     def canonical(self, surface: str) -> str | None:
         return self.canonical_of_key(surface_key(surface))
@@ -97,11 +98,10 @@ class Gazetteer:
         return best
 
     def type_of(self, canonical: str) -> str | None:
-        key = "\0" + canonical  # no surface key holds a NUL
-        if key in self._best:
-            return self._best[key]
+        if canonical in self._best_type:
+            return self._best_type[canonical]
         c = self.types.get(canonical)
-        best = self._best[key] = c.most_common(1)[0][0] if c else None
+        best = self._best_type[canonical] = c.most_common(1)[0][0] if c else None
         return best
 
     def prefixes(self) -> set[str]:
