@@ -87,22 +87,11 @@ class Gazetteer:
         self._best_type.clear()
 
     def canonical(self, surface: str) -> str | None:
-        return self.canonical_of_key(surface_key(surface))
-
-    def canonical_of_key(self, key: str) -> str | None:
-        """The most frequent canonical name of a surface key (``None`` if unknown)."""
-        if key in self._best:
-            return self._best[key]
-        c = self.names.get(key)
-        best = self._best[key] = c.most_common(1)[0][0] if c else None
-        return best
+        """The most frequent canonical name of a surface (``None`` if unknown)."""
+        return _most_common(self._best, self.names, surface_key(surface))
 
     def type_of(self, canonical: str) -> str | None:
-        if canonical in self._best_type:
-            return self._best_type[canonical]
-        c = self.types.get(canonical)
-        best = self._best_type[canonical] = c.most_common(1)[0][0] if c else None
-        return best
+        return _most_common(self._best_type, self.types, canonical)
 
     def prefixes(self) -> set[str]:
         """The leading parts (up to :data:`_PREFIX_CHARS` characters) of every name key: a span whose key is
@@ -163,6 +152,14 @@ class Mention:
             keys.add(f"date:{d}")
         keys.discard("")
         return keys
+
+
+def _most_common(cache: dict[str, str | None], counts: dict[str, Counter[str]], key: str) -> str | None:
+    """``counts[key]``'s most common entry, remembered in ``cache`` (``None`` when ``key`` has no counts)."""
+    if key not in cache:
+        c = counts.get(key)
+        cache[key] = c.most_common(1)[0][0] if c else None
+    return cache[key]
 
 
 def sentences(doc: Any) -> list[Any]:
